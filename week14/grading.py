@@ -1,0 +1,216 @@
+"""Checks that the notebooks' graded test cells call.
+
+A test cell compares a student's function with the ``week14`` reference on fixed
+lecture cases and on seeded random cases, and fails with a message written for the
+student: which input, what was expected, what came back, and by how much it is off.
+It never fails with a bare ``AssertionError`` and never hides the student's own
+exception (an error raised inside the student's code propagates with its traceback).
+
+Example (a test cell)::
+
+    from week14 import activations, grading
+    grading.check_function(sigmoid, activations.sigmoid,
+                           cases=[(0.0,), (np.linspace(-5, 5, 11),)])
+
+A student function that merely calls the reference it is compared with is detected
+(the call is seen while the student's function runs) and fails.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import numpy as np
+
+from week14._rng import RngLike, as_generator
+
+
+class CheckFailed(AssertionError):
+    """A graded check failed; the message says what is wrong and how to fix it."""
+
+
+def _describe(value: Any, limit: int = 6) -> str:
+    """Short, readable rendering of an input or output for a failure message."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, np.ndarray):
+        if value.size <= limit:
+            return np.array2string(value, precision=4, separator=", ")
+        return f"array of shape {value.shape}"
+    if isinstance(value, float | np.floating):
+        return f"{float(value):.6g}"
+    return repr(value)
+
+
+def _kind(dtype: np.dtype) -> str:
+    if dtype == np.bool_:
+        return "booleans"
+    if np.issubdtype(dtype, np.integer):
+        return "integers"
+    if np.issubdtype(dtype, np.floating):
+        return "floats"
+    return f"values of dtype {dtype}"
+
+
+def check_array(
+    got: Any,
+    expected: Any,
+    *,
+    name: str = "your result",
+    rtol: float = 1e-7,
+    atol: float = 1e-10,
+    inputs: np.ndarray | None = None,
+) -> None:
+    """Fail with a readable :class:`CheckFailed` unless ``got`` matches ``expected``.
+
+    Checks, in order: ``None`` (a forgotten ``return``), convertibility to a numeric
+    array, shape (a scalar and a 0-d array count as the same shape), the kind of
+    dtype (booleans, integers, floats), NaN/inf where a finite number is expected,
+    and finally the values: ``|got - expected| <= atol + rtol * |expected|``
+    elementwise (booleans and integers must be equal). For elementwise functions pass
+    ``inputs`` (same shape) so the message can name the input of the worst element.
+    """
+    if got is None:
+        raise CheckFailed(f"{name} is None: did you forget to `return` the result?")
+    exp = np.asarray(expected)
+    try:
+        arr = np.asarray(got)
+    except Exception as err:  # noqa: BLE001 - any conversion failure is the student's
+        raise CheckFailed(
+            f"{name} could not be read as a NumPy array ({type(got).__name__}: {err})"
+        ) from None
+    if arr.dtype == object or not (
+        np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_
+    ):
+        raise CheckFailed(
+            f"{name} should be numeric {_kind(exp.dtype)}, but it is a "
+            f"{type(got).__name__} holding {arr.dtype} values"
+        )
+    if arr.shape != exp.shape:
+        raise CheckFailed(
+            f"{name} has the wrong shape: expected {exp.shape}, got {arr.shape}"
+        )
+    exp_kind, got_kind = _kind(exp.dtype), _kind(arr.dtype)
+    if exp_kind != got_kind:
+        hint = " (did you cast with int() or use integer division?)" if (
+            exp_kind == "floats" and got_kind == "integers") else ""
+        raise CheckFailed(f"{name} should hold {exp_kind}, but it holds {got_kind}{hint}")
+
+    if exp_kind == "floats":
+        bad_nan = ~np.isfinite(arr) & np.isfinite(exp)
+        if bad_nan.any():
+            idx = tuple(int(i) for i in np.argwhere(bad_nan)[0])
+            where = f" at index {list(idx)}" if idx else ""
+            at_input = f" (input {_describe(inputs[idx])})" if inputs is not None else ""
+            raise CheckFailed(
+                f"{name} contains {arr[idx]}{where}{at_input} where {exp[idx]:.6g} was "
+                "expected: look for an overflow (np.exp of a large number) or 0/0"
+            )
+        with np.errstate(invalid="ignore"):
+            diff = np.abs(arr.astype(np.float64) - exp.astype(np.float64))
+            wrong = ~(diff <= atol + rtol * np.abs(exp)) & ~(arr == exp)
+    else:
+        diff = (arr != exp).astype(np.float64)
+        wrong = arr != exp
+    if not wrong.any():
+        return
+    worst = np.unravel_index(int(np.argmax(np.where(wrong, diff, -1.0))), wrong.shape)
+    where = f" at index {[int(i) for i in worst]}" if arr.ndim else ""
+    at_input = ""
+    if inputs is not None and np.shape(inputs) == arr.shape:
+        at_input = f" for input {_describe(np.asarray(inputs)[worst])}"
+    detail = f"{name} is wrong{where}{at_input}: expected {_describe(exp[worst])}, got " \
+        f"{_describe(arr[worst])}"
+    if exp_kind == "floats":
+        detail += f" (off by {diff[worst]:.3g})"
+    if arr.size > 1:
+        detail += f"; {int(wrong.sum())} of {arr.size} elements are wrong"
+    raise CheckFailed(detail)
+
+
+def _calls_reference(student: Callable, reference: Callable, args: tuple) -> tuple[Any, bool]:
+    """Run ``student(*args)``, reporting whether ``reference``'s code ran inside it."""
+    target = getattr(reference, "__code__", None)
+    seen = False
+
+    def profiler(frame, event, arg):  # noqa: ARG001 - sys.setprofile signature
+        nonlocal seen
+        if event == "call" and frame.f_code is target:
+            seen = True
+
+    previous = sys.getprofile()
+    sys.setprofile(profiler if target is not None else previous)
+    try:
+        result = student(*args)
+    finally:
+        sys.setprofile(previous)
+    return result, seen
+
+
+def _copy_args(args: Sequence[Any]) -> tuple:
+    return tuple(a.copy() if isinstance(a, np.ndarray) else a for a in args)
+
+
+def check_function(
+    student: Callable,
+    reference: Callable,
+    cases: Iterable[Sequence[Any]],
+    *,
+    name: str | None = None,
+    rtol: float = 1e-7,
+    atol: float = 1e-10,
+    elementwise: bool = False,
+) -> None:
+    """Compare ``student(*case)`` with ``reference(*case)`` for every case.
+
+    Each case is a tuple of positional arguments. Arrays are copied before each
+    call, so neither function sees the other's side effects; a student function that
+    changes its input in place fails with a message that says so. A student function
+    that calls ``reference`` (directly or through other ``week14`` code) fails: the
+    exercise is to write it yourself. Set ``elementwise=True`` for functions applied
+    elementwise, so the message names the input of the worst element.
+    """
+    if not callable(student):
+        raise CheckFailed(
+            f"expected a function, got {type(student).__name__}: did you overwrite the "
+            "function's name with a value?"
+        )
+    label = name or getattr(student, "__name__", "your function")
+    for case in cases:
+        args = tuple(case)
+        call = f"{label}({', '.join(_describe(a) for a in args)})"
+        originals = _copy_args(args)
+        given = _copy_args(args)
+        got, used_reference = _calls_reference(student, reference, given)
+        if used_reference:
+            raise CheckFailed(
+                f"{label} calls week14's reference implementation "
+                f"{reference.__module__}.{reference.__qualname__}; write it yourself "
+                "with NumPy"
+            )
+        for before, after in zip(originals, given, strict=True):
+            if isinstance(before, np.ndarray) and not np.array_equal(
+                before, after, equal_nan=True
+            ):
+                raise CheckFailed(
+                    f"{call} changed its input array in place; compute a new array "
+                    "instead (e.g. y = x * 2, not x *= 2)"
+                )
+        expected = reference(*_copy_args(args))
+        inputs = args[0] if elementwise and args else None
+        check_array(got, expected, name=call, rtol=rtol, atol=atol,
+                    inputs=np.asarray(inputs) if inputs is not None else None)
+
+
+def random_arrays(
+    shapes: Iterable[tuple[int, ...]],
+    *,
+    low: float = -5.0,
+    high: float = 5.0,
+    rng: RngLike = 0,
+) -> list[np.ndarray]:
+    """Seeded uniform random float64 arrays, one per shape, for a test's random cases."""
+    gen = as_generator(rng)
+    return [gen.uniform(low, high, size=shape) for shape in shapes]
