@@ -8,7 +8,17 @@ Every layer has ``forward(x)``, ``backward(grad_out) -> grad_in`` and two dicts,
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from math import prod
+from typing import Any
+
 import numpy as np
+import numpy.typing as npt
+
+from week14 import activations, initializers
+from week14._rng import RngLike, as_generator
+from week14.activations import ActivationFn
+from week14.initializers import Initializer
 
 
 class Layer:
@@ -27,3 +37,332 @@ class Layer:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
+
+
+# --------------------------------------------------------------------------------------
+# Shared checks
+# --------------------------------------------------------------------------------------
+
+
+def _require_cache(layer: Layer) -> Any:
+    """Return ``layer.cache``, or raise RuntimeError if ``forward`` has not run yet."""
+    if layer.cache is None:
+        raise RuntimeError(
+            f"{type(layer).__name__}.backward called before forward: call forward(x) first"
+        )
+    return layer.cache
+
+
+def _check_grad_out(layer: Layer, grad_out: np.ndarray, expected: tuple[int, ...]) -> np.ndarray:
+    """Return ``grad_out`` as an array, or raise ValueError unless it has the output's shape."""
+    grad_out = np.asarray(grad_out)
+    if grad_out.shape != expected:
+        raise ValueError(
+            f"{type(layer).__name__}.backward expected grad_out of the output's shape "
+            f"{expected}, got shape {grad_out.shape}"
+        )
+    return grad_out
+
+
+def _check_positive_int(owner: str, name: str, value: object) -> int:
+    """Return ``value`` as an int, or raise TypeError/ValueError unless it is an int >= 1."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise TypeError(f"{owner} expected {name} to be an int, got {type(value).__name__}")
+    if value < 1:
+        raise ValueError(f"{owner} expected {name} >= 1, got {value}")
+    return int(value)
+
+
+def _initial_value(
+    init: str | Initializer,
+    shape: tuple[int, ...],
+    rng: np.random.Generator,
+    dtype: npt.DTypeLike,
+    owner: str,
+) -> np.ndarray:
+    """Draw a parameter array: ``init`` is a name in ``week14.initializers`` or a callable
+    ``init(shape, rng=generator)``; the result is copied to ``dtype`` and must have
+    ``shape`` (ValueError otherwise)."""
+    value = np.array(initializers.get(init)(shape, rng=rng), dtype=dtype)
+    if value.shape != shape:
+        raise ValueError(
+            f"{owner}: initializer {_init_name(init)} returned shape {value.shape}, "
+            f"expected {shape}"
+        )
+    return value
+
+
+def _init_name(init: str | Initializer) -> str:
+    """How an initializer appears in a layer's repr: its name, or the function's name."""
+    return repr(init) if isinstance(init, str) else getattr(init, "__name__", repr(init))
+
+
+# --------------------------------------------------------------------------------------
+# Dense (fully connected) layer
+# --------------------------------------------------------------------------------------
+
+
+class Dense(Layer):
+    """Fully connected layer, ``out = x @ W + b`` (slide: "Feedforward").
+
+    Every one of the ``out_features`` units takes a weighted sum of all ``in_features``
+    inputs plus its bias; column ``j`` of ``W`` holds the weights of unit ``j``. Follow it
+    with an activation layer to get the lecture's neurons ``σ(w·x + b)``.
+
+    Shapes: ``x`` (N, in), ``W`` (in, out), ``b`` (out,), ``out`` (N, out).
+
+    Backward (slide: "Backpropagation"), with ``g = dL/dout`` of shape (N, out)::
+
+        dL/dW = xᵀ g        (in, out)
+        dL/db = Σ_n g[n]    (out,)
+        dL/dx = g Wᵀ        (N, in)
+
+    Args:
+        in_features, out_features: sizes of the input and of the output (ints >= 1).
+        weight_init: name in ``week14.initializers`` or callable ``init(shape, rng=g)``
+            for ``W`` (default Glorot uniform: random, to break the symmetry between
+            units, slide: "Breaking symmetry").
+        bias_init: the same for ``b`` (default zeros).
+        rng: seed or Generator for the random initial values.
+        dtype: dtype of the parameters (default float64).
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        *,
+        weight_init: str | Initializer = "glorot_uniform",
+        bias_init: str | Initializer = "zeros",
+        rng: RngLike = None,
+        dtype: npt.DTypeLike = np.float64,
+    ) -> None:
+        super().__init__()
+        self.in_features = _check_positive_int("Dense", "in_features", in_features)
+        self.out_features = _check_positive_int("Dense", "out_features", out_features)
+        self.weight_init = weight_init
+        self.bias_init = bias_init
+        self.dtype = np.dtype(dtype)
+        gen = as_generator(rng)
+        self.params = {
+            "W": _initial_value(weight_init, (in_features, out_features), gen, dtype, "Dense"),
+            "b": _initial_value(bias_init, (out_features,), gen, dtype, "Dense"),
+        }
+        self.grads = {name: np.zeros_like(value) for name, value in self.params.items()}
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """Return ``x @ W + b`` of shape (N, out) for ``x`` of shape (N, in); cache ``x``."""
+        x = np.asarray(x)
+        if x.ndim != 2 or x.shape[1] != self.in_features:
+            raise ValueError(
+                f"Dense expected input with {self.in_features} features "
+                f"(shape (N, {self.in_features})), got shape {x.shape}"
+            )
+        self.cache = x
+        return x @ self.params["W"] + self.params["b"]
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        """Fill ``grads["W"] = xᵀg`` and ``grads["b"] = Σ_n g[n]`` (in place) and return
+        ``dL/dx = g Wᵀ`` of shape (N, in), for ``g = grad_out`` of shape (N, out)."""
+        x = _require_cache(self)
+        g = _check_grad_out(self, grad_out, (x.shape[0], self.out_features))
+        self.grads["W"][...] = x.T @ g
+        self.grads["b"][...] = g.sum(axis=0)
+        return g @ self.params["W"].T
+
+    def __repr__(self) -> str:
+        return (
+            f"Dense({self.in_features}, {self.out_features}, "
+            f"weight_init={_init_name(self.weight_init)}, "
+            f"bias_init={_init_name(self.bias_init)}, dtype={self.dtype.name})"
+        )
+
+
+# --------------------------------------------------------------------------------------
+# Activation layers (slide: "Derivatives of other Activation Functions")
+# --------------------------------------------------------------------------------------
+
+
+class ActivationLayer(Layer):
+    """Elementwise activation ``y = f(x)``; backward is ``dL/dx = dL/dy ⊙ f'(x)``.
+
+    The functions come in pairs from ``week14.activations`` (slide: "Derivatives of other
+    Activation Functions"); the named subclasses below (``Sigmoid``, ``ReLU``, ...) only
+    choose the pair. ``hyperparameters`` (e.g. ``{"alpha": 0.25}``) are passed as keyword
+    arguments to both functions; they are checked once, at construction.
+
+    Shapes: any; ``y`` and ``dL/dx`` have the shape of ``x``. No parameters.
+
+    Args:
+        fn: ``f(x, **hyperparameters)``, elementwise.
+        derivative: ``f'(x, **hyperparameters)``, elementwise.
+        hyperparameters: constant keyword arguments for ``fn`` and ``derivative``.
+    """
+
+    def __init__(
+        self,
+        fn: ActivationFn,
+        derivative: ActivationFn,
+        hyperparameters: Mapping[str, float] | None = None,
+    ) -> None:
+        super().__init__()
+        self.fn = fn
+        self.derivative = derivative
+        self.hyperparameters = dict(hyperparameters or {})
+        # Fail now, not at the first forward pass, on a misspelt or invalid hyperparameter.
+        fn(0.0, **self.hyperparameters)
+        derivative(0.0, **self.hyperparameters)
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """Return ``f(x)`` (same shape as ``x``); cache ``x`` and the output."""
+        x = np.asarray(x)
+        out = np.asarray(self.fn(x, **self.hyperparameters))
+        self.cache = (x, out)
+        return out
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        """Return ``grad_out ⊙ f'(x)`` for the ``x`` of the last forward pass."""
+        x, out = _require_cache(self)
+        grad_out = _check_grad_out(self, grad_out, out.shape)
+        return grad_out * self._local_gradient(x, out)
+
+    def _local_gradient(self, x: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """``f'(x)``; subclasses whose derivative is cheaper from ``out`` override this."""
+        return np.asarray(self.derivative(x, **self.hyperparameters))
+
+    def __repr__(self) -> str:
+        settings = [f"{key}={value!r}" for key, value in self.hyperparameters.items()]
+        if type(self) is ActivationLayer:
+            settings = [f"fn={_init_name(self.fn)}", f"derivative={_init_name(self.derivative)}",
+                        *settings]
+        return f"{type(self).__name__}({', '.join(settings)})"
+
+
+class Sigmoid(ActivationLayer):
+    """Sigmoid layer, ``y = 1 / (1 + e^(-x))``, with ``dy/dx = y(1 − y)`` taken from the
+    cached output (slide: "Derivative of the Sigmoid Function")."""
+
+    def __init__(self) -> None:
+        super().__init__(activations.sigmoid, activations.sigmoid_derivative)
+
+    def _local_gradient(self, x: np.ndarray, out: np.ndarray) -> np.ndarray:
+        return out * (1.0 - out)
+
+
+class Tanh(ActivationLayer):
+    """Tanh layer, ``y = tanh(x)``, with ``dy/dx = 1 − y²`` taken from the cached output
+    (slide: "Derivatives of other Activation Functions")."""
+
+    def __init__(self) -> None:
+        super().__init__(activations.tanh, activations.tanh_derivative)
+
+    def _local_gradient(self, x: np.ndarray, out: np.ndarray) -> np.ndarray:
+        return 1.0 - out * out
+
+
+class ArcTan(ActivationLayer):
+    """ArcTan layer, ``y = tan⁻¹(x)``, ``dy/dx = 1 / (x² + 1)`` (slide: "Derivatives of
+    other Activation Functions")."""
+
+    def __init__(self) -> None:
+        super().__init__(activations.arctan, activations.arctan_derivative)
+
+
+class ReLU(ActivationLayer):
+    """ReLU layer, ``y = max(x, 0)``, ``dy/dx = 1`` for ``x ≥ 0`` else 0 (ReLU'(0) = 1, as
+    in the lecture's table; slide: "Derivatives of other Activation Functions")."""
+
+    def __init__(self) -> None:
+        super().__init__(activations.relu, activations.relu_derivative)
+
+
+class PReLU(ActivationLayer):
+    """Parametric ReLU layer, ``y = x`` for ``x ≥ 0`` else ``αx``; ``dy/dx = 1`` or ``α``
+    (PReLU'(0) = 1; slide: "Derivatives of other Activation Functions"). ``α`` is a fixed
+    hyperparameter here, not a learned parameter."""
+
+    def __init__(self, alpha: float = 0.25) -> None:
+        super().__init__(activations.prelu, activations.prelu_derivative, {"alpha": alpha})
+
+
+class ELU(ActivationLayer):
+    """ELU layer, ``y = x`` for ``x ≥ 0`` else ``α(eˣ − 1)``; ``dy/dx = 1`` or ``y + α``
+    (slide: "Derivatives of other Activation Functions")."""
+
+    def __init__(self, alpha: float = 1.0) -> None:
+        super().__init__(activations.elu, activations.elu_derivative, {"alpha": alpha})
+
+
+class Softplus(ActivationLayer):
+    """Softplus layer, ``y = ln(1 + eˣ)``, ``dy/dx = 1 / (1 + e^(-x))`` (slide:
+    "Derivatives of other Activation Functions")."""
+
+    def __init__(self) -> None:
+        super().__init__(activations.softplus, activations.softplus_derivative)
+
+
+class BinaryStep(ActivationLayer):
+    """Binary step layer, ``y = 1`` for ``x ≥ 0`` else 0; its derivative is 0 everywhere
+    (0 at x = 0 too), so no gradient flows through it (slide: "Derivatives of other
+    Activation Functions")."""
+
+    def __init__(self) -> None:
+        super().__init__(activations.binary_step, activations.binary_step_derivative)
+
+
+ACTIVATION_LAYERS: dict[str, type[ActivationLayer]] = {
+    "sigmoid": Sigmoid,
+    "tanh": Tanh,
+    "arctan": ArcTan,
+    "relu": ReLU,
+    "prelu": PReLU,
+    "elu": ELU,
+    "softplus": Softplus,
+    "binary_step": BinaryStep,
+}
+"""Activation layer classes under the names of ``week14.activations.ACTIVATIONS``."""
+
+
+def activation_layer(name: str, **params: float) -> ActivationLayer:
+    """Build the activation layer called ``name``, e.g. ``activation_layer("prelu",
+    alpha=0.1)`` is ``PReLU(alpha=0.1)``.
+
+    ``params`` go to the layer's constructor, so one it does not take raises TypeError.
+    An unknown ``name`` raises ValueError listing the valid names.
+    """
+    try:
+        cls = ACTIVATION_LAYERS[name]
+    except (KeyError, TypeError):
+        raise ValueError(
+            f"unknown activation {name!r}; expected one of {sorted(ACTIVATION_LAYERS)}"
+        ) from None
+    return cls(**params)
+
+
+# --------------------------------------------------------------------------------------
+# Flatten
+# --------------------------------------------------------------------------------------
+
+
+class Flatten(Layer):
+    """Reshape ``(N, d1, ..., dk)`` to ``(N, d1·…·dk)``, e.g. the (N, C, H, W) feature maps
+    of a CNN to the (N, C·H·W) input of a Dense layer (slide: "CNN example").
+
+    Backward reshapes ``dL/dout`` back to the input's shape. No parameters.
+    """
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """Return ``x`` reshaped to (N, prod of the other dimensions); cache the shape."""
+        x = np.asarray(x)
+        if x.ndim < 1:
+            raise ValueError(
+                f"Flatten expected input of shape (N, ...) with a batch axis, got shape {x.shape}"
+            )
+        self.cache = x.shape
+        return x.reshape(x.shape[0], prod(x.shape[1:]))
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        """Return ``grad_out`` reshaped to the shape of the last input."""
+        shape = _require_cache(self)
+        grad_out = _check_grad_out(self, grad_out, (shape[0], prod(shape[1:])))
+        return grad_out.reshape(shape)
