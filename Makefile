@@ -4,13 +4,14 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: help setup test lint lab bench clean
+.PHONY: help setup test lint lab bench release clean
 
 help:
 	@echo "make lab    - open JupyterLab on the student notebooks (installs first)"
 	@echo "make test   - lint and run the whole test suite (installs first)"
 	@echo "make setup  - create .venv and install the project with its dev extras"
 	@echo "make bench  - run the benchmarks in benchmarks/"
+	@echo "make release - regenerate notebooks/ from solutions/ (checks the sources first)"
 
 setup: $(STAMP)
 
@@ -28,6 +29,9 @@ test: lint
 
 lab: setup
 	$(BIN)/jupyter lab --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root,)
+
+release: setup
+	$(BIN)/python -m autograder release
 
 bench: setup
 	@for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done

@@ -1,0 +1,61 @@
+"""One source of truth for nbgrader's configuration.
+
+Both the command line (``python -m autograder``) and plain ``nbgrader`` commands
+(through ``autograder/nbgrader_config.py``) build their configuration here, so paths
+never depend on the folder a command is started from.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from traitlets.config import Config
+
+REPO = Path(__file__).resolve().parent.parent
+SOURCE_DIR = REPO / "solutions"
+RELEASE_DIR = REPO / "notebooks"
+ASSIGNMENT = "week14"
+COURSE_ID = "data622"
+DEFAULT_COURSE = REPO / "course"
+COURSE_ENV = "WEEK14_COURSE"
+
+
+def course_dir(course: str | os.PathLike | None = None) -> Path:
+    """The instructor's working folder: ``course``, else ``$WEEK14_COURSE``, else ``course/``.
+
+    It holds submissions, the gradebook, feedback and exports, and must not be inside
+    ``solutions/`` or ``notebooks/`` (which are published material).
+    """
+    path = Path(course or os.environ.get(COURSE_ENV) or DEFAULT_COURSE).resolve()
+    for published in (SOURCE_DIR, RELEASE_DIR):
+        if path == published or published in path.parents:
+            raise ValueError(
+                f"the course folder {path} is inside {published}, which is published "
+                "material; choose a folder outside it, e.g. --course course"
+            )
+    return path
+
+
+def nbgrader_config(course: str | os.PathLike | None = None, *,
+                    db_url: str | None = None) -> Config:
+    """nbgrader configuration for the course folder ``course`` (see :func:`course_dir`)."""
+    root = course_dir(course)
+    c = Config()
+    c.CourseDirectory.root = str(root)
+    c.CourseDirectory.course_id = COURSE_ID
+    c.CourseDirectory.source_directory = str(SOURCE_DIR)
+    c.CourseDirectory.release_directory = str(RELEASE_DIR)
+    c.CourseDirectory.db_url = db_url or f"sqlite:///{root / 'gradebook.db'}"
+    # Students' notebooks are graded as submitted; a deleted test cell is put back.
+    c.OverwriteCells.add_missing_cells = True
+    c.Execute.timeout = 60
+    c.Execute.extra_arguments = ["--InteractiveShell.xmode=Minimal"]
+    # Feedback must not show hidden tests.
+    c.ClearHiddenTests.enforce_metadata = False
+    c.GenerateFeedback.preprocessors = [
+        "nbgrader.preprocessors.GetGrades",
+        "nbgrader.preprocessors.ClearHiddenTests",
+        "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+    ]
+    return c
