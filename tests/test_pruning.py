@@ -28,7 +28,9 @@ from week14.pruning import (
 )
 
 finite = st.floats(-10, 10, allow_nan=False, width=64)
-weight_arrays = hnp.arrays(np.float64, hnp.array_shapes(min_dims=1, max_dims=4, max_side=6), elements=finite)
+weight_arrays = hnp.arrays(
+    np.float64, hnp.array_shapes(min_dims=1, max_dims=4, max_side=6), elements=finite
+)
 fractions = st.floats(0, 1)
 
 
