@@ -29,21 +29,10 @@ from typing import NamedTuple
 
 import numpy as np
 
+from week14._validation import as_real_array
+
 ArrayLike = float | int | np.ndarray
 ActivationFn = Callable[..., np.floating | np.ndarray]
-
-
-def _as_float_array(x: object, func: str) -> np.ndarray:
-    """Return ``x`` as a float ndarray (ints/bools -> float64) or raise TypeError."""
-    arr = np.asarray(x)
-    if arr.dtype.kind not in "biuf":
-        raise TypeError(
-            f"{func} expected a real number or an array of real numbers, "
-            f"got {type(x).__name__} with dtype {arr.dtype}"
-        )
-    if arr.dtype.kind != "f":
-        arr = arr.astype(np.float64)
-    return arr
 
 
 def _check_alpha(alpha: object, func: str) -> float:
@@ -78,7 +67,7 @@ def sigmoid(x: ArrayLike) -> np.floating | np.ndarray:
     Returns:
         σ(x), same shape as ``x``, values in [0, 1].
     """
-    x = _as_float_array(x, "sigmoid")
+    x = as_real_array(x, "sigmoid")
     e = np.exp(-np.abs(x))
     return _result(np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e)), x)
 
@@ -96,7 +85,7 @@ def sigmoid_derivative(x: ArrayLike) -> np.floating | np.ndarray:
     Returns:
         σ'(x), same shape as ``x``, values in [0, 0.25].
     """
-    x = _as_float_array(x, "sigmoid_derivative")
+    x = as_real_array(x, "sigmoid_derivative")
     e = np.exp(-np.abs(x))
     return _result(e / (1.0 + e) ** 2, x)
 
@@ -111,7 +100,7 @@ def tanh(x: ArrayLike) -> np.floating | np.ndarray:
 
     Slide: Derivatives of other Activation Functions.
     """
-    x = _as_float_array(x, "tanh")
+    x = as_real_array(x, "tanh")
     return _result(np.tanh(x), x)
 
 
@@ -120,7 +109,7 @@ def tanh_derivative(x: ArrayLike) -> np.floating | np.ndarray:
 
     Slide: Derivatives of other Activation Functions.
     """
-    x = _as_float_array(x, "tanh_derivative")
+    x = as_real_array(x, "tanh_derivative")
     t = np.tanh(x)
     return _result(1.0 - t * t, x)
 
@@ -130,7 +119,7 @@ def arctan(x: ArrayLike) -> np.floating | np.ndarray:
 
     Slide: Derivatives of other Activation Functions.
     """
-    x = _as_float_array(x, "arctan")
+    x = as_real_array(x, "arctan")
     return _result(np.arctan(x), x)
 
 
@@ -139,7 +128,7 @@ def arctan_derivative(x: ArrayLike) -> np.floating | np.ndarray:
 
     Slide: Derivatives of other Activation Functions.
     """
-    x = _as_float_array(x, "arctan_derivative")
+    x = as_real_array(x, "arctan_derivative")
     return _result(1.0 / (x * x + 1.0), x)
 
 
@@ -148,7 +137,7 @@ def relu(x: ArrayLike) -> np.floating | np.ndarray:
 
     Slide: Derivatives of other Activation Functions.
     """
-    x = _as_float_array(x, "relu")
+    x = as_real_array(x, "relu")
     return _result(np.where(x >= 0, x, 0.0), x)
 
 
@@ -158,7 +147,7 @@ def relu_derivative(x: ArrayLike) -> np.floating | np.ndarray:
     Slide: Derivatives of other Activation Functions. ReLU has no derivative at 0; as in
     the lecture's table we use ReLU'(0) = 1 (the right-hand derivative).
     """
-    x = _as_float_array(x, "relu_derivative")
+    x = as_real_array(x, "relu_derivative")
     return _result(np.where(x >= 0, 1.0, 0.0), x)
 
 
@@ -172,7 +161,7 @@ def prelu(x: ArrayLike, alpha: float = 0.25) -> np.floating | np.ndarray:
         alpha: slope for negative inputs (default 0.25); any finite real number.
     """
     alpha = _check_alpha(alpha, "prelu")
-    x = _as_float_array(x, "prelu")
+    x = as_real_array(x, "prelu")
     return _result(np.where(x >= 0, x, alpha * x), x)
 
 
@@ -187,7 +176,7 @@ def prelu_derivative(x: ArrayLike, alpha: float = 0.25) -> np.floating | np.ndar
         alpha: slope for negative inputs (default 0.25); any finite real number.
     """
     alpha = _check_alpha(alpha, "prelu_derivative")
-    x = _as_float_array(x, "prelu_derivative")
+    x = as_real_array(x, "prelu_derivative")
     return _result(np.where(x >= 0, 1.0, alpha), x)
 
 
@@ -202,7 +191,7 @@ def elu(x: ArrayLike, alpha: float = 1.0) -> np.floating | np.ndarray:
         alpha: saturation value for x → −∞ is −α (default 1.0); any finite real number.
     """
     alpha = _check_alpha(alpha, "elu")
-    x = _as_float_array(x, "elu")
+    x = as_real_array(x, "elu")
     return _result(np.where(x >= 0, x, alpha * np.expm1(np.minimum(x, 0.0))), x)
 
 
@@ -218,7 +207,7 @@ def elu_derivative(x: ArrayLike, alpha: float = 1.0) -> np.floating | np.ndarray
         alpha: as in ``elu`` (default 1.0).
     """
     alpha = _check_alpha(alpha, "elu_derivative")
-    x = _as_float_array(x, "elu_derivative")
+    x = as_real_array(x, "elu_derivative")
     return _result(np.where(x >= 0, 1.0, alpha * np.exp(np.minimum(x, 0.0))), x)
 
 
@@ -228,7 +217,7 @@ def softplus(x: ArrayLike) -> np.floating | np.ndarray:
     Slide: Derivatives of other Activation Functions. Computed as logaddexp(0, x), which
     neither overflows for large x (it returns ≈ x) nor loses the tiny values for x ≪ 0.
     """
-    x = _as_float_array(x, "softplus")
+    x = as_real_array(x, "softplus")
     return _result(np.logaddexp(0.0, x), x)
 
 
@@ -237,7 +226,7 @@ def softplus_derivative(x: ArrayLike) -> np.floating | np.ndarray:
 
     Slide: Derivatives of other Activation Functions.
     """
-    x = _as_float_array(x, "softplus_derivative")
+    x = as_real_array(x, "softplus_derivative")
     return _result(sigmoid(x), x)
 
 
@@ -246,7 +235,7 @@ def binary_step(x: ArrayLike) -> np.floating | np.ndarray:
 
     Slide: Derivatives of other Activation Functions.
     """
-    x = _as_float_array(x, "binary_step")
+    x = as_real_array(x, "binary_step")
     return _result(np.where(x >= 0, 1.0, 0.0), x)
 
 
@@ -258,7 +247,7 @@ def binary_step_derivative(x: ArrayLike) -> np.floating | np.ndarray:
     frameworks do. A zero gradient everywhere is why the binary step cannot be trained
     with gradient descent.
     """
-    x = _as_float_array(x, "binary_step_derivative")
+    x = as_real_array(x, "binary_step_derivative")
     return _result(np.zeros_like(x), x)
 
 
@@ -283,7 +272,7 @@ def softmax(z: ArrayLike, axis: int = -1) -> np.ndarray:
         Array of the same shape as ``z`` with non-negative entries summing to 1 along
         ``axis``.
     """
-    z = _as_float_array(z, "softmax")
+    z = as_real_array(z, "softmax")
     if z.ndim == 0:
         raise ValueError("softmax expected an array with at least 1 dimension, got a scalar")
     shifted = z - np.max(z, axis=axis, keepdims=True)
