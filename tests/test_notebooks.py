@@ -1,0 +1,124 @@
+"""The notebooks as nbgrader sees them: sources, the student release, autograding.
+
+One session-scoped course autogrades three example students (see
+``autograder.examples``): ``perfect`` must get full marks, ``untouched`` zero on
+every test cell, and ``partly`` (first answer of each notebook wrong) must lose
+exactly the points of the test cells that grade that answer.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from autograder.config import ASSIGNMENT, RELEASE_DIR, SOURCE_DIR
+from autograder.course import Course
+from autograder.examples import write_examples
+from autograder.release import release, source_notebooks, structural_problems, validate
+
+SOURCES = source_notebooks()
+NAMES = [p.name for p in SOURCES]
+MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
+
+
+def cells(path: Path) -> list[dict]:
+    return json.loads(path.read_text())["cells"]
+
+
+def nbgrader_meta(cell: dict) -> dict:
+    return cell.get("metadata", {}).get("nbgrader", {})
+
+
+def text(cell: dict) -> str:
+    return "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+
+
+def tests_of_first_answer(path: Path) -> set[str]:
+    """grade_ids of the test cells between the first answer cell and the next one."""
+    ids, inside = set(), False
+    for cell in cells(path):
+        meta = nbgrader_meta(cell)
+        if meta.get("solution"):
+            if inside:
+                break
+            inside = True
+        elif inside and meta.get("grade"):
+            ids.add(meta["grade_id"])
+    return ids
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_source_is_committed_clean(name):
+    assert structural_problems(SOURCE_DIR / ASSIGNMENT / name) == []
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_source_passes_nbgraders_validator(name):
+    assert validate(SOURCE_DIR / ASSIGNMENT / name) == []
+
+
+def test_release_is_what_make_release_produces(tmp_path):
+    released = release(check=False, release_dir=tmp_path)
+    committed = sorted((RELEASE_DIR / ASSIGNMENT).glob("*.ipynb"))
+    assert [p.name for p in released] == [p.name for p in committed], (
+        "notebooks/ and solutions/ list different notebooks: run `make release`")
+    for new, old in zip(released, committed, strict=True):
+        assert new.read_text() == old.read_text(), f"{old} is stale: run `make release`"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_release_has_no_solutions_or_hidden_tests(name):
+    released = RELEASE_DIR / ASSIGNMENT / name
+    body = released.read_text()
+    for marker in MARKERS:
+        assert marker not in body, f"{released} contains {marker!r}"
+    answers = [c for c in cells(released) if nbgrader_meta(c).get("solution")]
+    assert answers, f"{released} has no graded exercise"
+    for cell in answers:
+        assert "raise NotImplementedError()" in text(cell), (
+            f"answer cell {nbgrader_meta(cell)['grade_id']} of {name} does not raise "
+            "NotImplementedError")
+
+
+@pytest.fixture(scope="session")
+def graded(tmp_path_factory) -> dict[tuple[str, str], dict[str, tuple[float, float]]]:
+    """Scores per (student, notebook): {test grade_id: (score, max)}."""
+    root = tmp_path_factory.mktemp("course")
+    course = Course(root / "course")
+    course.sync_assignment()
+    for folder in write_examples(root / "examples", ("perfect", "untouched", "partly")):
+        shutil.copytree(folder, course.submission_dir(folder.name))
+        course.autograde(folder.name)
+    course.generate_feedback("partly")
+    scores: dict = {}
+    for row in course.test_scores():
+        scores.setdefault((row.student, row.notebook), {})[row.test] = (row.score, row.max_score)
+    scores["feedback"] = course.feedback_dir("partly")
+    return scores
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_solutions_get_full_marks(graded, name):
+    tests = graded[("perfect", Path(name).stem)]
+    lost = {t: s for t, s in tests.items() if s[0] != s[1]}
+    assert tests and not lost, f"the instructor's solutions lose points in {name}: {lost}"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_untouched_release_scores_zero(graded, name):
+    tests = graded[("untouched", Path(name).stem)]
+    scored = {t: s for t, s in tests.items() if s[0] != 0}
+    assert not scored, f"an untouched {name} earns points: {scored}"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_one_wrong_answer_loses_exactly_its_points(graded, name):
+    tests = graded[("partly", Path(name).stem)]
+    failed = {t for t, (score, top) in tests.items() if score != top}
+    expected = tests_of_first_answer(SOURCE_DIR / ASSIGNMENT / name)
+    assert failed == expected
+    feedback = (graded["feedback"] / name).with_suffix(".html").read_text()
+    assert "did you forget to" in feedback, f"feedback for {name} does not name the problem"
