@@ -25,10 +25,22 @@ is about 1e-3, so check gradients in float64.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Protocol
 
 import numpy as np
 
 from week14._rng import RngLike, as_generator
+
+
+class LayerLike(Protocol):
+    """What ``check_layer`` needs of a layer (``week14.layers.Layer`` provides it)."""
+
+    params: dict[str, np.ndarray]
+    grads: dict[str, np.ndarray]
+
+    def forward(self, x: np.ndarray) -> np.ndarray: ...
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray: ...
 
 
 def numerical_gradient(
@@ -118,7 +130,7 @@ def relative_error(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.max(np.abs(a - b)) / max(scale, np.finfo(np.float64).tiny))
 
 
-def check_layer(layer: object, x: np.ndarray, rng: RngLike = None) -> dict[str, float]:
+def check_layer(layer: LayerLike, x: np.ndarray, rng: RngLike = None) -> dict[str, float]:
     """Gradient-check a layer's backward pass against centred finite differences.
 
     With a fixed random G of the output's shape, the scalar L(x, θ) = Σ forward(x) ⊙ G
