@@ -90,3 +90,15 @@ def test_random_arrays_are_seeded():
     b = grading.random_arrays([(2, 3), (4,)], rng=7)
     assert [x.shape for x in a] == [(2, 3), (4,)]
     assert all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
+
+
+def test_hidden_mode_names_the_problem_but_no_values():
+    x = np.array([1.5, -2.25, 3.125])
+    with pytest.raises(CheckFailed) as info:
+        check_function(lambda v: v**3, ref_square, cases=[(x,)], hidden=True)
+    msg = str(info.value)
+    assert msg == "<lambda> fails a hidden test: 3 of 3 values are wrong"
+    with pytest.raises(CheckFailed, match="hidden test: it returned None"):
+        check_function(lambda v: None, ref_square, cases=[(x,)], hidden=True)
+    with pytest.raises(CheckFailed, match="hidden test: its result has the wrong shape$"):
+        check_array(np.zeros(2), np.zeros(3), hidden=True)

@@ -54,49 +54,37 @@ def _kind(dtype: np.dtype) -> str:
     return f"values of dtype {dtype}"
 
 
-def check_array(
-    got: Any,
-    expected: Any,
-    *,
-    name: str = "your result",
-    rtol: float = 1e-7,
-    atol: float = 1e-10,
-    inputs: np.ndarray | None = None,
-) -> None:
-    """Fail with a readable :class:`CheckFailed` unless ``got`` matches ``expected``.
+def _mismatch(got: Any, expected: Any, name: str, rtol: float, atol: float,
+              inputs: np.ndarray | None) -> tuple[str, str] | None:
+    """``None`` if ``got`` matches ``expected``, else (short reason, full message).
 
-    Checks, in order: ``None`` (a forgotten ``return``), convertibility to a numeric
-    array, shape (a scalar and a 0-d array count as the same shape), the kind of
-    dtype (booleans, integers, floats), NaN/inf where a finite number is expected,
-    and finally the values: ``|got - expected| <= atol + rtol * |expected|``
-    elementwise (booleans and integers must be equal). For elementwise functions pass
-    ``inputs`` (same shape) so the message can name the input of the worst element.
+    The short reason names the kind of problem without any expected value, for hidden
+    tests; the full message adds which element, expected vs got and by how much.
     """
     if got is None:
-        raise CheckFailed(f"{name} is None: did you forget to `return` the result?")
+        reason = "it returned None: did you forget to `return` the result?"
+        return reason, f"{name} is None: did you forget to `return` the result?"
     exp = np.asarray(expected)
     try:
         arr = np.asarray(got)
     except Exception as err:  # noqa: BLE001 - any conversion failure is the student's
-        raise CheckFailed(
-            f"{name} could not be read as a NumPy array ({type(got).__name__}: {err})"
-        ) from None
+        return ("its result is not an array of numbers",
+                f"{name} could not be read as a NumPy array ({type(got).__name__}: {err})")
     if arr.dtype == object or not (
         np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_
     ):
-        raise CheckFailed(
-            f"{name} should be numeric {_kind(exp.dtype)}, but it is a "
-            f"{type(got).__name__} holding {arr.dtype} values"
-        )
+        return ("its result is not an array of numbers",
+                f"{name} should be numeric {_kind(exp.dtype)}, but it is a "
+                f"{type(got).__name__} holding {arr.dtype} values")
     if arr.shape != exp.shape:
-        raise CheckFailed(
-            f"{name} has the wrong shape: expected {exp.shape}, got {arr.shape}"
-        )
+        return ("its result has the wrong shape",
+                f"{name} has the wrong shape: expected {exp.shape}, got {arr.shape}")
     exp_kind, got_kind = _kind(exp.dtype), _kind(arr.dtype)
     if exp_kind != got_kind:
         hint = " (did you cast with int() or use integer division?)" if (
             exp_kind == "floats" and got_kind == "integers") else ""
-        raise CheckFailed(f"{name} should hold {exp_kind}, but it holds {got_kind}{hint}")
+        reason = f"its result holds {got_kind} instead of {exp_kind}{hint}"
+        return reason, f"{name} should hold {exp_kind}, but it holds {got_kind}{hint}"
 
     if exp_kind == "floats":
         bad_nan = ~np.isfinite(arr) & np.isfinite(exp)
@@ -104,10 +92,10 @@ def check_array(
             idx = tuple(int(i) for i in np.argwhere(bad_nan)[0])
             where = f" at index {list(idx)}" if idx else ""
             at_input = f" (input {_describe(inputs[idx])})" if inputs is not None else ""
-            raise CheckFailed(
-                f"{name} contains {arr[idx]}{where}{at_input} where {exp[idx]:.6g} was "
-                "expected: look for an overflow (np.exp of a large number) or 0/0"
-            )
+            hint = "look for an overflow (np.exp of a large number) or 0/0"
+            return (f"its result contains NaN or inf where a number is expected: {hint}",
+                    f"{name} contains {arr[idx]}{where}{at_input} where {exp[idx]:.6g} was "
+                    f"expected: {hint}")
         with np.errstate(invalid="ignore"):
             diff = np.abs(arr.astype(np.float64) - exp.astype(np.float64))
             wrong = ~(diff <= atol + rtol * np.abs(exp)) & ~(arr == exp)
@@ -115,7 +103,7 @@ def check_array(
         diff = (arr != exp).astype(np.float64)
         wrong = arr != exp
     if not wrong.any():
-        return
+        return None
     worst = np.unravel_index(int(np.argmax(np.where(wrong, diff, -1.0))), wrong.shape)
     where = f" at index {[int(i) for i in worst]}" if arr.ndim else ""
     at_input = ""
@@ -125,9 +113,37 @@ def check_array(
         f"{_describe(arr[worst])}"
     if exp_kind == "floats":
         detail += f" (off by {diff[worst]:.3g})"
+    count = f"{int(wrong.sum())} of {arr.size} values are wrong"
     if arr.size > 1:
-        detail += f"; {int(wrong.sum())} of {arr.size} elements are wrong"
-    raise CheckFailed(detail)
+        detail += f"; {count}"
+    return f"{count}", detail
+
+
+def check_array(
+    got: Any,
+    expected: Any,
+    *,
+    name: str = "your result",
+    rtol: float = 1e-7,
+    atol: float = 1e-10,
+    inputs: np.ndarray | None = None,
+    hidden: bool = False,
+) -> None:
+    """Fail with a readable :class:`CheckFailed` unless ``got`` matches ``expected``.
+
+    Checks, in order: ``None`` (a forgotten ``return``), convertibility to a numeric
+    array, shape (a scalar and a 0-d array count as the same shape), the kind of
+    dtype (booleans, integers, floats), NaN/inf where a finite number is expected,
+    and finally the values: ``|got - expected| <= atol + rtol * |expected|``
+    elementwise (booleans and integers must be equal). For elementwise functions pass
+    ``inputs`` (same shape) so the message can name the input of the worst element.
+    Hidden tests pass ``hidden=True``: the message then names the kind of problem
+    but no input or expected value, so feedback never gives a hidden test away.
+    """
+    found = _mismatch(got, expected, name, rtol, atol, inputs)
+    if found is not None:
+        reason, detail = found
+        raise CheckFailed(f"{name} fails a hidden test: {reason}" if hidden else detail)
 
 
 def _calls_reference(student: Callable, reference: Callable, args: tuple) -> tuple[Any, bool]:
@@ -162,6 +178,7 @@ def check_function(
     rtol: float = 1e-7,
     atol: float = 1e-10,
     elementwise: bool = False,
+    hidden: bool = False,
 ) -> None:
     """Compare ``student(*case)`` with ``reference(*case)`` for every case.
 
@@ -170,7 +187,8 @@ def check_function(
     changes its input in place fails with a message that says so. A student function
     that calls ``reference`` (directly or through other ``week14`` code) fails: the
     exercise is to write it yourself. Set ``elementwise=True`` for functions applied
-    elementwise, so the message names the input of the worst element.
+    elementwise, so the message names the input of the worst element. Hidden tests
+    pass ``hidden=True``: messages then show neither the inputs nor expected values.
     """
     if not callable(student):
         raise CheckFailed(
@@ -180,7 +198,7 @@ def check_function(
     label = name or getattr(student, "__name__", "your function")
     for case in cases:
         args = tuple(case)
-        call = f"{label}({', '.join(_describe(a) for a in args)})"
+        call = label if hidden else f"{label}({', '.join(_describe(a) for a in args)})"
         originals = _copy_args(args)
         given = _copy_args(args)
         got, used_reference = _calls_reference(student, reference, given)
@@ -200,7 +218,7 @@ def check_function(
                 )
         expected = reference(*_copy_args(args))
         inputs = args[0] if elementwise and args else None
-        check_array(got, expected, name=call, rtol=rtol, atol=atol,
+        check_array(got, expected, name=call, rtol=rtol, atol=atol, hidden=hidden,
                     inputs=np.asarray(inputs) if inputs is not None else None)
 
 
