@@ -41,7 +41,7 @@ def test_wrong_value_message_names_input_expected_got_and_count():
                        elementwise=True)
     msg = str(info.value)
     assert "index [2] for input 2: expected 4, got 0 (off by 4)" in msg
-    assert "1 of 3 elements are wrong" in msg
+    assert "1 of 3 values are wrong" in msg
 
 
 def test_object_with_lying_eq_is_rejected():
