@@ -77,6 +77,33 @@ def _check_count(name: str, value: object, *, minimum: int) -> int:
     return int(value)
 
 
+def _resolve_mode(monitor: object, mode: object) -> str:
+    """Direction of improvement of ``monitor``: "min" or "max".
+
+    "auto" follows Keras's ReduceLROnPlateau: "max" if the substring "acc" occurs in
+    the name ("accuracy", "val_acc", ...), "min" otherwise. An unknown mode raises
+    ValueError (Keras warns and falls back to "auto").
+    """
+    if not isinstance(monitor, str):
+        raise TypeError(f"monitor must be a metric name (str), got {type(monitor).__name__}")
+    if mode not in ("auto", "min", "max"):
+        raise ValueError(
+            f"mode must be 'auto', 'min' or 'max', got {mode!r} "
+            "(Keras would warn and fall back to 'auto')"
+        )
+    if mode == "auto":
+        return "max" if "acc" in monitor else "min"
+    return mode
+
+
+def _improves(value: float, best: float, mode: str, min_delta: float) -> bool:
+    """Keras's test for a new best: ``value < best − min_delta`` in mode "min",
+    ``value > best + min_delta`` in mode "max". False whenever ``value`` is NaN."""
+    if mode == "min":
+        return value < best - min_delta
+    return value > best + min_delta
+
+
 class EpochSchedule:
     """Base class of the stateless schedules: ``schedule(epoch) -> lr``.
 
@@ -273,13 +300,7 @@ class ReduceLROnPlateau:
         min_lr: float = 1e-6,
         mode: str = "auto",
     ) -> None:
-        if not isinstance(monitor, str):
-            raise TypeError(f"monitor must be a metric name (str), got {type(monitor).__name__}")
-        if mode not in ("auto", "min", "max"):
-            raise ValueError(
-                f"mode must be 'auto', 'min' or 'max', got {mode!r} "
-                "(Keras would warn and fall back to 'auto')"
-            )
+        self.mode = _resolve_mode(monitor, mode)
         self.initial_lr = _check_real("initial_lr", initial_lr, low=0.0)
         self.monitor = monitor
         self.factor = _check_real("factor", factor, low=0.0, high=1.0, high_inclusive=False)
@@ -287,9 +308,6 @@ class ReduceLROnPlateau:
         self.min_delta = _check_real("min_delta", min_delta, low=0.0, low_inclusive=True)
         self.cooldown = _check_count("cooldown", cooldown, minimum=0)
         self.min_lr = _check_real("min_lr", min_lr, low=0.0, low_inclusive=True)
-        if mode == "auto":
-            mode = "max" if "acc" in monitor else "min"
-        self.mode = mode
         self.reset()
 
     def reset(self) -> None:
@@ -305,11 +323,6 @@ class ReduceLROnPlateau:
     def in_cooldown(self) -> bool:
         """True while epochs without improvement are not being counted."""
         return self.cooldown_counter > 0
-
-    def _is_improvement(self, value: float) -> bool:
-        if self.mode == "min":
-            return value < self.best - self.min_delta
-        return value > self.best + self.min_delta
 
     def step(self, value: float) -> float:
         """Record the monitored ``value`` of the epoch just finished; return the next rate.
@@ -328,7 +341,7 @@ class ReduceLROnPlateau:
             self.cooldown_counter -= 1
             self.wait = 0
 
-        if self._is_improvement(value):
+        if _improves(value, self.best, self.mode, self.min_delta):
             self.best = value
             self.wait = 0
         elif not self.in_cooldown():
