@@ -1,0 +1,205 @@
+"""The lecture's worked examples as data, and small data sets for the notebooks.
+
+Nothing is downloaded: the toy network and XOR are written out here, two-moons is
+generated with NumPy, and the handwritten digits are the copy that scikit-learn ships
+(imported only inside :func:`digits`, so ``import week14.data`` stays NumPy-only).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from week14._rng import RngLike, as_generator
+from week14.layers import Dense, Sigmoid
+from week14.model import Sequential
+
+# --------------------------------------------------------------------------------------
+# Feedforward toy network (slide: "Feedforward")
+# --------------------------------------------------------------------------------------
+
+_TOY_WEIGHTS: tuple[tuple[list[list[float]], list[float]], ...] = (
+    # (W as (in, out): column j holds the weights of neuron j, b)
+    ([[1.0, -1.0], [-2.0, 1.0]], [1.0, 0.0]),
+    ([[2.0, -2.0], [-1.0, -1.0]], [0.0, 0.0]),
+    ([[3.0, -1.0], [-1.0, 4.0]], [-2.0, 2.0]),
+)
+
+
+def lecture_toy_network() -> Sequential:
+    """The lecture's two-input toy network (slide: "Feedforward"; Hung-yi Lee, "Deep
+    Learning Tutorial"): three fully connected layers of two sigmoid neurons each,
+    ``f: R² → R²``.
+
+    =====  ==========================  ==========================
+    layer  neuron 1: weights, bias     neuron 2: weights, bias
+    =====  ==========================  ==========================
+    1      (1, −2), 1                  (−1, 1), 0
+    2      (2, −1), 0                  (−2, −1), 0
+    3      (3, −1), −2                 (−1, 4), 2
+    =====  ==========================  ==========================
+
+    Each neuron computes ``σ(w·a + b)`` of the previous layer's outputs ``a``. As
+    ``Dense`` weights (in × out) the first layer is ``W = [[1, −1], [−2, 1]]``,
+    ``b = [1, 0]``.
+
+    For the input (1, −1) the layers output (0.98, 0.12), (0.86, 0.11) and
+    f(1, −1) = (0.62, 0.83), the slide's result; f(0, 0) = (0.51, 0.85).
+
+    Returns:
+        ``Sequential([Dense(2, 2), Sigmoid()] * 3)`` with those weights (float64).
+    """
+    layers = []
+    for weights, bias in _TOY_WEIGHTS:
+        dense = Dense(2, 2, weight_init="zeros")
+        dense.params["W"][...] = weights
+        dense.params["b"][...] = bias
+        layers += [dense, Sigmoid()]
+    return Sequential(layers)
+
+
+# --------------------------------------------------------------------------------------
+# Small classification problems
+# --------------------------------------------------------------------------------------
+
+
+def xor() -> tuple[np.ndarray, np.ndarray]:
+    """The four points of XOR: label 1 when exactly one input is 1.
+
+    No straight line separates the two classes, so a network needs a hidden layer
+    (slide: "Feedforward"), and that layer's units must start different (slide:
+    "Breaking symmetry") to learn it.
+
+    Returns:
+        ``X`` float64 (4, 2), rows (0, 0), (0, 1), (1, 0), (1, 1); ``y`` int64 (4,),
+        ``[0, 1, 1, 0]``.
+    """
+    X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+    y = np.array([0, 1, 1, 0], dtype=np.int64)
+    return X, y
+
+
+def two_moons(
+    n_samples: int = 200, noise: float = 0.1, rng: RngLike = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Two interleaving half circles, a classic non-linear classification problem
+    (slides: "Feedforward", "Backpropagation").
+
+    Class 0 lies on the upper half of the unit circle, ``(cos t, sin t)``, and class 1
+    on the lower half circle ``(1 − cos t, 0.5 − sin t)``, for ``t`` evenly spaced in
+    [0, π]; then Gaussian noise of standard deviation ``noise`` is added to both
+    coordinates and the rows are shuffled. Class 0 gets ``n_samples // 2`` points, class
+    1 the rest. Same construction as scikit-learn's ``make_moons``, written in NumPy.
+
+    Args:
+        n_samples: total number of points, >= 2.
+        noise: standard deviation of the Gaussian noise, >= 0.
+        rng: seed or Generator for the noise and the shuffle.
+
+    Returns:
+        ``X`` float64 (n_samples, 2) and ``y`` int64 (n_samples,) with labels 0/1.
+    """
+    if isinstance(n_samples, bool) or not isinstance(n_samples, int | np.integer):
+        raise TypeError(
+            f"two_moons expected n_samples to be an int, got {type(n_samples).__name__}"
+        )
+    if n_samples < 2:
+        raise ValueError(f"two_moons expected n_samples >= 2 (one per moon), got {n_samples}")
+    if not noise >= 0:
+        raise ValueError(f"two_moons expected noise >= 0, got {noise!r}")
+    gen = as_generator(rng)
+    n_upper = n_samples // 2
+    t_upper = np.linspace(0.0, np.pi, n_upper)
+    t_lower = np.linspace(0.0, np.pi, n_samples - n_upper)
+    X = np.concatenate(
+        [
+            np.column_stack([np.cos(t_upper), np.sin(t_upper)]),
+            np.column_stack([1.0 - np.cos(t_lower), 0.5 - np.sin(t_lower)]),
+        ]
+    )
+    y = np.concatenate([np.zeros(n_upper, dtype=np.int64), np.ones(n_samples - n_upper, np.int64)])
+    X += gen.normal(0.0, noise, size=X.shape)
+    order = gen.permutation(n_samples)
+    return X[order], y[order]
+
+
+# --------------------------------------------------------------------------------------
+# Handwritten digits (slides: "Convolutional Neural Networks (CNN)", "CNN example")
+# --------------------------------------------------------------------------------------
+
+
+class Split(NamedTuple):
+    """A train/test split; unpacks like scikit-learn's ``train_test_split``:
+    ``X_train, X_test, y_train, y_test = digits()``."""
+
+    X_train: np.ndarray
+    X_test: np.ndarray
+    y_train: np.ndarray
+    y_test: np.ndarray
+
+
+def stratified_split_indices(
+    y: np.ndarray, test_size: float = 0.25, rng: RngLike = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Random train/test indices that keep each class's share in both parts.
+
+    The test part gets ``ceil(test_size · n)`` rows in total (as scikit-learn does),
+    shared among the classes in proportion to their sizes (largest remainders break
+    ties); the rows of each class are drawn at random. Both index arrays are shuffled.
+
+    Args:
+        y: labels, shape (n,).
+        test_size: fraction of the rows for the test part, 0 < test_size < 1.
+        rng: seed or Generator.
+
+    Returns:
+        ``(train_idx, test_idx)``, int64 arrays that together are a permutation of
+        ``range(n)``.
+    """
+    y = np.asarray(y)
+    if y.ndim != 1:
+        raise ValueError(f"stratified_split_indices expected labels of shape (n,), got {y.shape}")
+    if isinstance(test_size, bool) or not isinstance(test_size, float | int | np.floating):
+        raise TypeError(f"test_size must be a float, got {type(test_size).__name__}")
+    if not 0.0 < test_size < 1.0:
+        raise ValueError(
+            f"test_size must be a fraction strictly between 0 and 1, got {test_size!r}"
+        )
+    gen = as_generator(rng)
+    classes, counts = np.unique(y, return_counts=True)
+    n_test = int(np.ceil(test_size * y.size))
+    share = counts * n_test / y.size
+    per_class = np.floor(share).astype(np.int64)
+    leftover = n_test - per_class.sum()
+    per_class[np.argsort(per_class - share, kind="stable")[:leftover]] += 1
+    test_parts, train_parts = [], []
+    for label, k in zip(classes, per_class, strict=True):
+        rows = gen.permutation(np.flatnonzero(y == label))
+        test_parts.append(rows[:k])
+        train_parts.append(rows[k:])
+    return gen.permutation(np.concatenate(train_parts)), gen.permutation(np.concatenate(test_parts))
+
+
+def digits(test_size: float = 0.25, rng: RngLike = 0, *, images: bool = False) -> Split:
+    """The 8×8 handwritten digits that scikit-learn ships (1,797 images, labels 0–9),
+    split into stratified train and test parts (slides: "Convolutional Neural Networks
+    (CNN)", "CNN example").
+
+    Pixels are scaled from 0–16 to [0, 1] (float64). With ``images=False`` each image is
+    a row of 64 features, ``(n, 64)``, for Dense networks; with ``images=True`` it keeps
+    its layout as one channel, ``(n, 1, 8, 8)`` (NCHW), for convolutional networks. The
+    split is reproducible from ``rng`` (see :func:`stratified_split_indices`).
+
+    Returns:
+        ``Split(X_train, X_test, y_train, y_test)``; labels are int64.
+    """
+    from sklearn.datasets import load_digits  # 1.6 s to import: only when needed
+
+    bunch = load_digits()
+    X = bunch.data.astype(np.float64) / 16.0
+    if images:
+        X = X.reshape(-1, 1, 8, 8)
+    y = bunch.target.astype(np.int64)
+    train, test = stratified_split_indices(y, test_size, rng)
+    return Split(X[train], X[test], y[train], y[test])
