@@ -1,0 +1,347 @@
+"""Decay-schedule explorer: a learning-rate schedule, and what it does to real training.
+
+Slides: "Learning Rate", "Impact of different learning rates", "Adjusting learning
+rates". Choose a schedule (constant, step decay, exponential decay or
+ReduceLROnPlateau) and its parameters; the left panel draws the learning rate of every
+epoch and the right panel the training and validation loss of a small network trained
+with it. A grey line repeats the run at the same constant starting rate, so the effect
+of the decay itself is visible: a rate that is too high bounces or diverges, one that
+is too low crawls, and a decay can start fast and then settle.
+
+The numbers come from the plain functions below, which the tests call without a browser:
+
+* :func:`digits_problem`: the explorer's data, a small slice of the handwritten digits;
+* :func:`make_schedule`: a ``week14.schedules`` object from the explorer's settings;
+* :func:`train_with_schedule`: trains the explorer's network with a schedule and returns
+  the ``History`` (loss, val_loss and lr per epoch), leaving the schedule untouched;
+* :func:`lr_drops`: the epochs at which the rate went down, marked on the plots;
+* :func:`schedule_figure`: the two-panel figure of one run.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any, NamedTuple
+
+import ipywidgets as widgets
+import numpy as np
+
+from week14._rng import as_generator
+from week14.layers import Dense, Tanh
+from week14.model import Sequential
+from week14.optimizers import SGD
+from week14.schedules import (
+    ConstantLR,
+    EpochSchedule,
+    ExponentialDecay,
+    ReduceLROnPlateau,
+    StepDecay,
+)
+from week14.training import History, Trainer
+from week14.widgets._base import Explorer
+
+__all__ = [
+    "SCHEDULE_KINDS",
+    "DigitsProblem",
+    "digits_problem",
+    "make_schedule",
+    "train_with_schedule",
+    "lr_drops",
+    "schedule_figure",
+    "ScheduleExplorer",
+]
+
+Schedule = EpochSchedule | ReduceLROnPlateau
+
+SCHEDULE_KINDS: dict[str, tuple[str, ...]] = {
+    "constant": ("lr",),
+    "step": ("lr", "factor", "every"),
+    "exponential": ("lr", "factor", "every", "staircase"),
+    "plateau": ("lr", "factor", "patience", "cooldown", "min_delta", "min_lr"),
+}
+"""Schedule kind -> the settings of :func:`make_schedule` that it uses."""
+
+HIDDEN_UNITS = 32
+"""Width of the explorer network's hidden layer: 64 → 32 (tanh) → 10."""
+
+BATCH_SIZE = 100
+"""Rows per SGD step: 500 training rows make 5 steps per epoch."""
+
+
+class DigitsProblem(NamedTuple):
+    """Training and validation data for :func:`train_with_schedule`.
+
+    Attributes:
+        X_train: (n_train, 64) pixels in [0, 1]; y_train: (n_train,) labels 0–9.
+        X_val: (n_val, 64); y_val: (n_val,).
+    """
+
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_val: np.ndarray
+    y_val: np.ndarray
+
+
+def digits_problem(n_train: int = 500, n_val: int = 300, rng: int = 0) -> DigitsProblem:
+    """A small slice of scikit-learn's 8×8 handwritten digits (``week14.data.digits``).
+
+    The first ``n_train`` rows of the shuffled, stratified training part and the first
+    ``n_val`` rows of its test part, which serves as validation data (the loss a
+    plateau schedule watches). Small on purpose: one epoch is 5 SGD steps, so a whole
+    run takes a fraction of a second.
+
+    Args:
+        n_train: training rows, 1..1347. n_val: validation rows, 1..450.
+        rng: seed of the train/test split.
+
+    Returns:
+        A :class:`DigitsProblem` of float64 pixels (n, 64) and int64 labels (n,).
+    """
+    from week14.data import digits
+
+    split = digits(rng=rng)
+    for name, n, available in (("n_train", n_train, len(split.y_train)),
+                               ("n_val", n_val, len(split.y_test))):
+        if isinstance(n, bool) or not isinstance(n, int | np.integer) or not 1 <= n <= available:
+            raise ValueError(f"digits_problem expected {name} to be an int in 1..{available}, "
+                             f"got {n!r}")
+    return DigitsProblem(split.X_train[:n_train], split.y_train[:n_train],
+                         split.X_test[:n_val], split.y_test[:n_val])
+
+
+def make_schedule(
+    kind: str,
+    lr: float,
+    *,
+    factor: float = 0.5,
+    every: int = 5,
+    staircase: bool = False,
+    patience: int = 3,
+    cooldown: int = 0,
+    min_delta: float = 1e-4,
+    min_lr: float = 1e-6,
+) -> Schedule:
+    """The ``week14.schedules`` object for the explorer's settings (slide: Adjusting
+    learning rates). Settings that a kind does not use (see :data:`SCHEDULE_KINDS`) are
+    ignored.
+
+    * "constant": ``ConstantLR(lr)``.
+    * "step": ``StepDecay(lr, factor, every)``, ``lr · factor^⌊epoch / every⌋``.
+    * "exponential": ``ExponentialDecay(lr, decay_rate=factor, decay_steps=every,
+      staircase)``, ``lr · factor^(epoch / every)`` (exponent floored with staircase).
+    * "plateau": ``ReduceLROnPlateau(lr, "val_loss", factor, patience, min_delta,
+      cooldown, min_lr)``; ``factor`` must then be below 1.
+
+    Raises:
+        ValueError: unknown ``kind`` (the message lists the kinds), or a setting out of
+            range (raised by the schedule's constructor).
+    """
+    if kind == "constant":
+        return ConstantLR(lr)
+    if kind == "step":
+        return StepDecay(lr, factor, every)
+    if kind == "exponential":
+        return ExponentialDecay(lr, factor, every, staircase)
+    if kind == "plateau":
+        return ReduceLROnPlateau(lr, "val_loss", factor=factor, patience=patience,
+                                 min_delta=min_delta, cooldown=cooldown, min_lr=min_lr)
+    raise ValueError(f"make_schedule expected kind to be one of {list(SCHEDULE_KINDS)}, "
+                     f"got {kind!r}")
+
+
+def train_with_schedule(
+    schedule: Schedule,
+    epochs: int = 20,
+    seed: int = 0,
+    *,
+    problem: DigitsProblem | None = None,
+) -> History:
+    """Train the explorer's network with ``schedule``; return the Trainer's History.
+
+    The network is ``Dense(64, 32) → Tanh → Dense(32, 10)`` (Glorot-uniform weights),
+    trained with softmax cross-entropy and plain SGD in mini-batches of 100
+    (``week14.training.Trainer``), evaluated on the validation rows after every epoch.
+    The same ``seed`` gives the same initial weights and the same batches, so two runs
+    with different schedules differ only through their learning rates.
+
+    A ``ReduceLROnPlateau`` is copied before training, so ``schedule`` itself is never
+    changed (the epoch schedules have no state to change).
+
+    Args:
+        schedule: a ``week14.schedules`` schedule (see :func:`make_schedule`); a plateau
+            schedule must monitor "val_loss" or "loss".
+        epochs: number of epochs, an int >= 1.
+        seed: seed of the initial weights and of the shuffling.
+        problem: the data; default ``digits_problem()`` (500 training, 300 validation
+            rows).
+
+    Returns:
+        History with per-epoch lists "loss", "val_loss" and "lr" (the rate used in that
+        epoch); for an epoch schedule ``history["lr"] == schedule.curve(epochs)``.
+    """
+    if not isinstance(schedule, EpochSchedule | ReduceLROnPlateau):
+        raise TypeError("train_with_schedule expected a week14.schedules schedule "
+                        f"(ConstantLR, StepDecay, ExponentialDecay or ReduceLROnPlateau), "
+                        f"got {type(schedule).__name__}")
+    if problem is None:
+        problem = digits_problem()
+    gen = as_generator(seed)
+    n_features = problem.X_train.shape[1]
+    n_classes = int(max(problem.y_train.max(), problem.y_val.max())) + 1
+    model = Sequential([Dense(n_features, HIDDEN_UNITS, rng=gen), Tanh(),
+                        Dense(HIDDEN_UNITS, n_classes, rng=gen)])
+    if isinstance(schedule, ReduceLROnPlateau):
+        schedule = copy.deepcopy(schedule)
+    # SGD's starting rate is a placeholder: the Trainer sets the schedule's rate first.
+    trainer = Trainer(model, "cross_entropy", SGD(1.0), schedule=schedule,
+                      batch_size=BATCH_SIZE, metrics=(), seed=gen, progress=False)
+    return trainer.fit(problem.X_train, problem.y_train, epochs,
+                       validation_data=(problem.X_val, problem.y_val))
+
+
+def lr_drops(lrs: Any) -> np.ndarray:
+    """Epochs whose learning rate is lower than the previous epoch's.
+
+    Args:
+        lrs: learning rate per epoch, shape (E,).
+
+    Returns:
+        int64 array of the epochs ``e >= 1`` with ``lrs[e] < lrs[e − 1]``.
+    """
+    lrs = np.asarray(lrs, dtype=np.float64)
+    if lrs.ndim != 1:
+        raise ValueError(f"lr_drops expected one rate per epoch (shape (E,)), got {lrs.shape}")
+    return np.flatnonzero(lrs[1:] < lrs[:-1]).astype(np.int64) + 1
+
+
+def schedule_figure(history: History, baseline: History | None = None, title: str = "") -> Any:
+    """Two panels: the learning rate per epoch, and the training / validation loss.
+
+    Both y axes are logarithmic (rates span decades; a diverging loss would flatten
+    everything else); dotted vertical lines mark the epochs where the rate dropped
+    (:func:`lr_drops`). ``baseline``, e.g. the same run with a constant rate, is drawn
+    in grey for comparison. Neither History is changed.
+
+    Returns:
+        The matplotlib Figure (the caller shows and closes it).
+    """
+    import matplotlib.pyplot as plt
+
+    fig, (rate_ax, loss_ax) = plt.subplots(1, 2, figsize=(9, 3.2), layout="constrained")
+    epochs = np.arange(len(history))
+    if baseline is not None:
+        base_epochs = np.arange(len(baseline))
+        rate_ax.step(base_epochs, baseline["lr"], where="post", color="0.6", lw=1.5,
+                     label="constant")
+        loss_ax.plot(base_epochs, baseline["loss"], color="0.6", lw=1.2, label="constant: train")
+        loss_ax.plot(base_epochs, baseline["val_loss"], color="0.6", lw=1.2, ls="--",
+                     label="constant: val")
+    rate_ax.step(epochs, history["lr"], where="post", color="C3", lw=2, label="schedule")
+    loss_ax.plot(epochs, history["loss"], color="C0", label="train loss")
+    loss_ax.plot(epochs, history["val_loss"], color="C1", ls="--", label="validation loss")
+    for epoch in lr_drops(history["lr"]):
+        for ax in (rate_ax, loss_ax):
+            ax.axvline(epoch, color="C3", lw=0.8, ls=":")
+    rate_ax.set(yscale="log", xlabel="epoch", ylabel="learning rate",
+                title=title or "learning rate per epoch")
+    loss_ax.set(yscale="log", xlabel="epoch", ylabel="cross-entropy",
+                title=f"final validation loss {history['val_loss'][-1]:.3g}")
+    rate_ax.legend(fontsize=8)
+    loss_ax.legend(fontsize=8)
+    return fig
+
+
+class ScheduleExplorer(Explorer):
+    """Pick a schedule and its settings; see its learning rate and the training it gives.
+
+    Each run (:func:`train_with_schedule`) is kept per setting that matters for its kind,
+    so going back to a setting, or moving a control the chosen schedule ignores, only
+    redraws. Controls a schedule does not use are greyed out.
+
+    Args:
+        problem: the data; default :func:`digits_problem` (loaded once, here).
+        seed: seed of every run's initial weights and batches.
+    """
+
+    def __init__(self, problem: DigitsProblem | None = None, *, seed: int = 0) -> None:
+        self.problem = digits_problem() if problem is None else problem
+        self.seed = seed
+        self._runs: dict[tuple[Any, ...], History] = {}
+        style = {"description_width": "initial"}
+        released = {"continuous_update": False, "style": style}
+        controls = {
+            "kind": widgets.Dropdown(options=list(SCHEDULE_KINDS), value="step",
+                                     description="schedule", style=style),
+            "lr": widgets.FloatLogSlider(value=1.0, base=10, min=-2, max=1, step=0.25,
+                                         description="initial lr", readout_format=".3g",
+                                         **released),
+            "factor": widgets.FloatSlider(value=0.5, min=0.05, max=0.95, step=0.05,
+                                          description="factor", **released),
+            "every": widgets.IntSlider(value=5, min=1, max=20, description="every (epochs)",
+                                       **released),
+            "staircase": widgets.Checkbox(value=False, description="staircase", style=style),
+            "patience": widgets.IntSlider(value=3, min=0, max=10, description="patience",
+                                          **released),
+            "cooldown": widgets.IntSlider(value=0, min=0, max=5, description="cooldown",
+                                          **released),
+            "min_delta": widgets.SelectionSlider(options=[0.0, 1e-4, 1e-3, 1e-2, 3e-2, 1e-1],
+                                                 value=1e-4, description="min_delta",
+                                                 **released),
+            "min_lr": widgets.SelectionSlider(options=[1e-6, 1e-3, 1e-2, 0.1, 0.3],
+                                              value=1e-6, description="min_lr", **released),
+            "epochs": widgets.IntSlider(value=20, min=5, max=40, step=5, description="epochs",
+                                        **released),
+        }
+        super().__init__(controls, title="Learning-rate schedules on the digits (SGD, 64-32-10)")
+
+    def run(self, kind: str, epochs: int, settings: dict[str, Any]) -> History:
+        """The History of ``kind`` with ``settings`` (trained on first use, then kept).
+
+        ``settings`` holds :func:`make_schedule`'s values by name (``lr``, ``factor``,
+        ...); only those ``kind`` uses (see :data:`SCHEDULE_KINDS`) make the key, so a
+        change to an ignored setting reuses the run.
+        """
+        used = {name: settings[name] for name in SCHEDULE_KINDS[kind]}
+        key = (kind, epochs, *used.items())
+        if key not in self._runs:
+            self._runs[key] = train_with_schedule(make_schedule(kind, **used), epochs,
+                                                  self.seed, problem=self.problem)
+        return self._runs[key]
+
+    def render(
+        self,
+        kind: str,
+        lr: float,
+        factor: float,
+        every: int,
+        staircase: bool,
+        patience: int,
+        cooldown: int,
+        min_delta: float,
+        min_lr: float,
+        epochs: int,
+    ) -> None:
+        settings = {"lr": lr, "factor": factor, "every": every, "staircase": staircase,
+                    "patience": patience, "cooldown": cooldown, "min_delta": min_delta,
+                    "min_lr": min_lr}
+        used = SCHEDULE_KINDS[kind]
+        for name, control in self.controls.items():
+            control.disabled = name not in (*used, "kind", "epochs")
+        history = self.run(kind, epochs, settings)
+        baseline = None if kind == "constant" else self.run("constant", epochs, settings)
+        schedule = make_schedule(kind, **{name: settings[name] for name in used})
+        self.show_figure(schedule_figure(history, baseline, title=_label(schedule)))
+
+
+def _label(schedule: Schedule) -> str:
+    """A short title for the rate panel, e.g. "StepDecay(1, 0.5, 5)"."""
+    if isinstance(schedule, ReduceLROnPlateau):
+        return (f"ReduceLROnPlateau(factor={schedule.factor:g}, patience={schedule.patience},"
+                f"\ncooldown={schedule.cooldown}, min_delta={schedule.min_delta:g}, "
+                f"min_lr={schedule.min_lr:g})")
+    if isinstance(schedule, StepDecay):
+        return f"StepDecay({schedule.initial_lr:.3g}, {schedule.factor:g}, {schedule.every})"
+    if isinstance(schedule, ExponentialDecay):
+        return (f"ExponentialDecay({schedule.initial_lr:.3g}, {schedule.decay_rate:g}, "
+                f"{schedule.decay_steps:g}, staircase={schedule.staircase})")
+    return f"ConstantLR({schedule(0):.3g})"
