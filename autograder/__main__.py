@@ -1,38 +1,212 @@
-"""The instructor's command line: ``python -m autograder COMMAND``."""
+"""The instructor's command line: ``python -m autograder COMMAND [--course DIR]``.
+
+The grading cycle:  release -> collect PATH -> grade -> feedback -> export / summary.
+``demo`` runs the whole cycle on generated example submissions. Every command takes
+``--course DIR``, the working folder for submissions, gradebook, feedback and
+exports (default: ``$WEEK14_COURSE``, else ``course/`` in the repository).
+"""
 
 from __future__ import annotations
 
 import argparse
 import os
 import sys
+import tempfile
+import warnings
 from pathlib import Path
 
-from autograder.config import REPO
+from autograder.config import ASSIGNMENT, REPO
 
 
-def _release(args: argparse.Namespace) -> int:
+def _course(args: argparse.Namespace):
+    from autograder.course import Course
+
+    return Course(args.course, db_url=args.db_url)
+
+
+def _need_submissions(course) -> list[str]:
+    students = course.students()
+    if not students:
+        raise ValueError(f"no submissions in {course.root / 'submitted'}: run "
+                         f"`python -m autograder collect PATH --course {course.root}` first")
+    return students
+
+
+def _need_grades(course) -> None:
+    if not course.graded():
+        raise ValueError(f"nothing has been graded in {course.root}: run "
+                         f"`python -m autograder grade --course {course.root}` first")
+
+
+def cmd_release(args: argparse.Namespace) -> int:
     from autograder.release import release
 
-    released = release(check=not args.no_check)
-    for path in released:
+    for path in release(check=not args.no_check):
         print(f"released {path.relative_to(REPO)}")
     return 0
 
 
+def cmd_collect(args: argparse.Namespace) -> int:
+    from autograder.collect import collect
+
+    course = _course(args)
+    report = collect(Path(args.path), course.root / "submitted", set(course.notebook_names()))
+    print("\n".join(report.lines()))
+    return 0
+
+
+def cmd_grade(args: argparse.Namespace) -> int:
+    from tqdm.auto import tqdm
+
+    course = _course(args)
+    _need_submissions(course)
+    todo = course.pending(force=args.force)
+    if not todo:
+        print("every submission is already graded (use --force to grade again)")
+        return 0
+    with tqdm(total=len(todo), desc="grading", unit="student", disable=args.quiet) as bar:
+        def done(result) -> None:
+            bar.set_postfix_str(result.student)
+            bar.update()
+
+        results = course.grade(todo, on_result=done)
+    flagged = sum(bool(r.flags) for r in results)
+    print(f"graded {len(results)} submission(s); {flagged} with flags "
+          "(see `summary`)")
+    return 0
+
+
+def cmd_feedback(args: argparse.Namespace) -> int:
+    course = _course(args)
+    _need_grades(course)
+    graded = sorted(course.graded())
+    students = args.student or graded
+    unknown = sorted(set(students) - set(graded))
+    if unknown:
+        raise ValueError(f"no graded submission for {', '.join(unknown)}; graded students: "
+                         f"{', '.join(graded)}")
+    written = 0
+    for student in students:
+        if not any(course.autograded_dir(student).glob("*.ipynb")):
+            print(f"no feedback for {student}: none of their notebooks could be run "
+                  "(see the flags in `summary`)")
+            continue
+        result = course.generate_feedback(student)
+        if not result["success"]:
+            raise RuntimeError(f"nbgrader could not write feedback for {student}:\n"
+                               f"{result.get('error') or result.get('log')}")
+        written += 1
+    print(f"feedback written to {course.root / 'feedback'} for {written} student(s)")
+    return 0
+
+
+def _scores(course):
+    from autograder.report import read_scores
+
+    _need_grades(course)
+    with course.gradebook() as gb:
+        return read_scores(gb, course.notebook_names())
+
+
+def _flags(course) -> dict[str, list[str]]:
+    return {s: r.flags for s, r in course.graded().items()}
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from nbgrader.plugins.export import CsvExportPlugin
+
+    from autograder.report import write_scores_csv
+
+    course = _course(args)
+    scores = _scores(course)
+    exports = course.root / "exports"
+    exports.mkdir(exist_ok=True)
+    with course.gradebook() as gb:
+        CsvExportPlugin(to=str(exports / "grades.csv")).export(gb)
+    table = write_scores_csv(scores, _flags(course), exports / f"{ASSIGNMENT}_scores.csv")
+    print(f"wrote {exports / 'grades.csv'} (nbgrader) and {table}")
+    return 0
+
+
+def cmd_summary(args: argparse.Namespace) -> int:
+    from autograder.report import histogram, summary_lines
+
+    course = _course(args)
+    scores = _scores(course)
+    print("\n".join(summary_lines(scores, _flags(course))))
+    png = histogram(scores, course.root / "exports" / "histogram.png")
+    print(f"\nhistogram of totals: {png}")
+    return 0
+
+
+def cmd_bundle(args: argparse.Namespace) -> int:
+    from autograder.bundle import bundle
+
+    course = _course(args)
+    out = bundle(Path(args.out) if args.out else course.root / "exports" / "week14-student.zip")
+    print(f"student bundle: {out}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from autograder.examples import write_examples
+
+    if args.course is None:
+        args.course = tempfile.mkdtemp(prefix="week14-demo-")
+    print(f"demo course: {args.course}\n")
+    examples = Path(args.course) / "examples"
+    write_examples(examples)
+    steps = [(cmd_collect, {"path": str(examples)}), (cmd_grade, {"force": False}),
+             (cmd_feedback, {"student": None}), (cmd_export, {}), (cmd_summary, {})]
+    for step, extra in steps:
+        print(f"== {step.__name__.removeprefix('cmd_')}")
+        step(argparse.Namespace(**{**vars(args), **extra}))
+        print()
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--course", metavar="DIR", default=None,
+                        help="course folder (default: $WEEK14_COURSE or <repo>/course)")
+    common.add_argument("--db-url", default=None,
+                        help="gradebook as an SQLAlchemy URL (default: DIR/gradebook.db)")
+    common.add_argument("--quiet", action="store_true", help="no progress bar")
+    top = argparse.ArgumentParser(prog="python -m autograder", description=__doc__,
+                                  formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name: str, run, help: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, parents=[common], help=help, description=help)
+        p.set_defaults(run=run)
+        return p
+
+    add("release", cmd_release, "regenerate notebooks/ from solutions/ (checked first)"
+        ).add_argument("--no-check", action="store_true",
+                       help="skip executing the sources with nbgrader's validator")
+    add("collect", cmd_collect, "take submissions from a folder or an LMS zip"
+        ).add_argument("path", help="folder (STUDENT/NOTEBOOK.ipynb) or LMS download zip")
+    add("grade", cmd_grade, "autograde new or changed submissions"
+        ).add_argument("--force", action="store_true", help="grade every submission again")
+    add("feedback", cmd_feedback, "write feedback HTML for graded students"
+        ).add_argument("--student", action="append", help="only this student (repeatable)")
+    add("export", cmd_export, "write grades.csv (nbgrader) and a student x notebook CSV")
+    add("summary", cmd_summary, "print the class summary and write a histogram PNG")
+    add("bundle", cmd_bundle, "zip the student materials (no solutions, no autograder)"
+        ).add_argument("--out", help="zip path (default: DIR/exports/week14-student.zip)")
+    add("demo", cmd_demo, "the whole cycle on example submissions in a fresh course")
+    return top
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-    rel = commands.add_parser("release", help="regenerate notebooks/ from solutions/")
-    rel.add_argument("--no-check", action="store_true",
-                     help="skip executing the sources with nbgrader's validator")
-    rel.set_defaults(run=_release)
-    args = parser.parse_args(argv)
+    args = parser().parse_args(argv)
     # nbgrader runs helper programs (alembic, jupyter) by name: use this environment's.
-    bin_dir = str(Path(sys.executable).parent)
-    os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
+    os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"]
+    # nbgrader 0.9.6 + SQLAlchemy 2.x warn inside Gradebook.add_submission; harmless.
+    warnings.filterwarnings("ignore", message="Object of type <.*> not in session")
     try:
         return args.run(args)
-    except (ValueError, RuntimeError) as err:
+    except (ValueError, RuntimeError, OSError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
 

@@ -51,10 +51,11 @@ def nbgrader_config(course: str | os.PathLike | None = None, *,
     c.OverwriteCells.add_missing_cells = True
     c.Execute.timeout = 60
     c.Execute.extra_arguments = ["--InteractiveShell.xmode=Minimal"]
-    # Feedback must not show hidden tests.
+    # Feedback must show neither hidden tests nor what they printed.
     c.ClearHiddenTests.enforce_metadata = False
     c.GenerateFeedback.preprocessors = [
         "nbgrader.preprocessors.GetGrades",
+        "autograder.feedback.HideHiddenTestOutput",
         "nbgrader.preprocessors.ClearHiddenTests",
         "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
     ]

@@ -84,18 +84,17 @@ def test_release_has_no_solutions_or_hidden_tests(name):
 
 
 @pytest.fixture(scope="session")
-def graded(tmp_path_factory) -> dict[tuple[str, str], dict[str, tuple[float, float]]]:
-    """Scores per (student, notebook): {test grade_id: (score, max)}."""
+def graded(tmp_path_factory) -> dict:
+    """Scores per (student, notebook): {test grade_id: [score, max]}, and feedback."""
     root = tmp_path_factory.mktemp("course")
     course = Course(root / "course")
-    course.sync_assignment()
     for folder in write_examples(root / "examples", ("perfect", "untouched", "partly")):
         shutil.copytree(folder, course.submission_dir(folder.name))
-        course.autograde(folder.name)
-    course.generate_feedback("partly")
     scores: dict = {}
-    for row in course.test_scores():
-        scores.setdefault((row.student, row.notebook), {})[row.test] = (row.score, row.max_score)
+    for result in course.grade():
+        for notebook, tests in result.scores.items():
+            scores[(result.student, notebook)] = tests
+    course.generate_feedback("partly")
     scores["feedback"] = course.feedback_dir("partly")
     return scores
 

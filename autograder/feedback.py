@@ -1,0 +1,30 @@
+"""Feedback that helps without giving the hidden tests away.
+
+nbgrader's ``ClearHiddenTests`` removes the hidden tests' *source* from feedback, but
+not what those tests printed. :class:`HideHiddenTestOutput` runs before it: for a test
+cell that holds hidden tests it keeps only the error's one-line message (our checks
+word hidden failures without inputs or expected values: ``week14.grading``'s
+``hidden=True``) and drops everything else the cell printed.
+"""
+
+from __future__ import annotations
+
+from nbformat.notebooknode import NotebookNode, from_dict
+from nbgrader.preprocessors import NbGraderPreprocessor
+
+HIDDEN_MARKER = "BEGIN HIDDEN TESTS"
+
+
+class HideHiddenTestOutput(NbGraderPreprocessor):
+    """Reduce a hidden-test cell's outputs to the last line of its error, if any."""
+
+    def preprocess_cell(self, cell: NotebookNode, resources: dict, index: int):
+        if cell.cell_type == "code" and HIDDEN_MARKER in cell.source:
+            errors = [out for out in cell.get("outputs", []) if out.output_type == "error"]
+            cell.outputs = [from_dict({
+                "output_type": "error",
+                "ename": err.ename,
+                "evalue": err.evalue.splitlines()[0] if err.evalue else "",
+                "traceback": [f"{err.ename}: {err.evalue.splitlines()[0] if err.evalue else ''}"],
+            }) for err in errors[-1:]]
+        return cell, resources

@@ -1,0 +1,115 @@
+"""Grades out of the gradebook: CSV exports, the terminal summary, a histogram."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from autograder.config import ASSIGNMENT
+
+
+@dataclass
+class ClassScores:
+    """Every student's score per notebook and per test cell, read from the gradebook."""
+
+    notebooks: list[str]
+    # (student, notebook) -> (score, max); (student, notebook, test) -> (score, max)
+    notebook_scores: dict[tuple[str, str], tuple[float, float]] = field(default_factory=dict)
+    test_scores: dict[tuple[str, str, str], tuple[float, float]] = field(default_factory=dict)
+
+    @property
+    def students(self) -> list[str]:
+        return sorted({s for s, _ in self.notebook_scores})
+
+    def total(self, student: str) -> tuple[float, float]:
+        rows = [self.notebook_scores[(student, nb)] for nb in self.notebooks
+                if (student, nb) in self.notebook_scores]
+        return sum(r[0] for r in rows), sum(r[1] for r in rows)
+
+    def pass_rates(self) -> dict[tuple[str, str], float]:
+        """Fraction of students with full marks on each (notebook, test)."""
+        counts: dict[tuple[str, str], list[int]] = {}
+        for (_, nb, test), (score, top) in self.test_scores.items():
+            passed, seen = counts.setdefault((nb, test), [0, 0])
+            counts[(nb, test)] = [passed + (score >= top), seen + 1]
+        return {key: passed / seen for key, (passed, seen) in sorted(counts.items())}
+
+
+def read_scores(gradebook, notebooks: list[str]) -> ClassScores:
+    """Scores of every submission of the assignment in an open nbgrader Gradebook."""
+    scores = ClassScores(notebooks)
+    for submission in gradebook.assignment_submissions(ASSIGNMENT):
+        student = submission.student_id
+        for nb in submission.notebooks:
+            scores.notebook_scores[(student, nb.name)] = (float(nb.score), float(nb.max_score))
+            for grade in nb.grades:
+                scores.test_scores[(student, nb.name, grade.name)] = (
+                    float(grade.score), float(grade.max_score))
+    return scores
+
+
+def _fmt(x: float) -> str:
+    return f"{x:g}"
+
+
+def write_scores_csv(scores: ClassScores, flags: dict[str, list[str]], path: Path) -> Path:
+    """One row per student: each notebook's score, the total, the maximum and flags."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as fh:
+        out = csv.writer(fh)
+        out.writerow(["student", *scores.notebooks, "total", "max", "flags"])
+        for student in scores.students:
+            row = [_fmt(scores.notebook_scores.get((student, nb), (0.0, 0.0))[0])
+                   for nb in scores.notebooks]
+            total, top = scores.total(student)
+            out.writerow([student, *row, _fmt(total), _fmt(top),
+                          "; ".join(flags.get(student, []))])
+    return path
+
+
+def summary_lines(scores: ClassScores, flags: dict[str, list[str]]) -> list[str]:
+    """The terminal summary: a score table, flags, and per-test pass rates."""
+    short = [nb.split("_")[0] for nb in scores.notebooks]
+    width = max([7, *(len(s) for s in scores.students)])
+    head = f"{'student':<{width}}  " + "  ".join(f"{s:>7}" for s in short) + "    total  flags"
+    lines = [head, "-" * len(head)]
+    for student in scores.students:
+        cells = []
+        for nb in scores.notebooks:
+            got = scores.notebook_scores.get((student, nb))
+            cells.append(f"{_fmt(got[0]) + '/' + _fmt(got[1]) if got else '-':>7}")
+        total, top = scores.total(student)
+        mark = f"{len(flags[student])} flag(s)" if flags.get(student) else ""
+        lines.append(f"{student:<{width}}  " + "  ".join(cells)
+                     + f"  {_fmt(total) + '/' + _fmt(top):>7}  {mark}")
+    flagged = [(s, f) for s in scores.students for f in flags.get(s, [])]
+    if flagged:
+        lines += ["", "Flags (look at these):"]
+        lines += [f"  {s}: {f}" for s, f in flagged]
+    rates = scores.pass_rates()
+    if rates:
+        lines += ["", "Pass rate per test (students with full marks):"]
+        lines += [f"  {nb}/{test:<34} {rate:6.0%}" for (nb, test), rate in rates.items()]
+    return lines
+
+
+def histogram(scores: ClassScores, path: Path) -> Path:
+    """A PNG histogram of the students' totals."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    totals = [scores.total(s)[0] for s in scores.students]
+    top = max((scores.total(s)[1] for s in scores.students), default=1.0)
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    ax.hist(totals, bins=min(20, max(5, len(totals))), range=(0, top), color="#3b75af",
+            edgecolor="white")
+    ax.set(xlabel=f"total score (out of {_fmt(top)})", ylabel="students",
+           title=f"{ASSIGNMENT}: totals of {len(totals)} student(s)")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
