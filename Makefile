@@ -4,10 +4,11 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: help setup test lint lab bench release clean
+.PHONY: help setup test lint lab grade bench release bundle clean
 
 help:
 	@echo "make lab    - open JupyterLab on the student notebooks (installs first)"
+	@echo "make grade  - headless instructor demo: the whole grading cycle on example submissions"
 	@echo "make test   - lint and run the whole test suite (installs first)"
 	@echo "make setup  - create .venv and install the project with its dev extras"
 	@echo "make bench  - run the benchmarks in benchmarks/"
@@ -29,6 +30,12 @@ test: lint
 
 lab: setup
 	$(BIN)/jupyter lab --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root,)
+
+grade: setup
+	$(BIN)/python -m autograder demo
+
+bundle: setup
+	$(BIN)/python -m autograder bundle
 
 release: setup
 	$(BIN)/python -m autograder release

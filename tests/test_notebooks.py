@@ -9,14 +9,11 @@ exactly the points of the test cells that grade that answer.
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 
 from autograder.config import ASSIGNMENT, RELEASE_DIR, SOURCE_DIR
-from autograder.course import Course
-from autograder.examples import write_examples
 from autograder.release import release, source_notebooks, structural_problems, validate
 
 SOURCES = source_notebooks()
@@ -84,19 +81,11 @@ def test_release_has_no_solutions_or_hidden_tests(name):
 
 
 @pytest.fixture(scope="session")
-def graded(tmp_path_factory) -> dict:
-    """Scores per (student, notebook): {test grade_id: [score, max]}, and feedback."""
-    root = tmp_path_factory.mktemp("course")
-    course = Course(root / "course")
-    for folder in write_examples(root / "examples", ("perfect", "untouched", "partly")):
-        shutil.copytree(folder, course.submission_dir(folder.name))
-    scores: dict = {}
-    for result in course.grade():
-        for notebook, tests in result.scores.items():
-            scores[(result.student, notebook)] = tests
-    course.generate_feedback("partly")
-    scores["feedback"] = course.feedback_dir("partly")
-    return scores
+def graded(graded_course) -> dict:
+    """Scores per (student, notebook): {test grade_id: [score, max]}."""
+    return {(student, notebook): tests
+            for student, result in graded_course.graded().items()
+            for notebook, tests in result.scores.items()}
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -114,10 +103,10 @@ def test_untouched_release_scores_zero(graded, name):
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_one_wrong_answer_loses_exactly_its_points(graded, name):
+def test_one_wrong_answer_loses_exactly_its_points(graded, graded_course, name):
     tests = graded[("partly", Path(name).stem)]
     failed = {t for t, (score, top) in tests.items() if score != top}
     expected = tests_of_first_answer(SOURCE_DIR / ASSIGNMENT / name)
     assert failed == expected
-    feedback = (graded["feedback"] / name).with_suffix(".html").read_text()
+    feedback = (graded_course.feedback_dir("partly") / name).with_suffix(".html").read_text()
     assert "did you forget to" in feedback, f"feedback for {name} does not name the problem"

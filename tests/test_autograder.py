@@ -1,0 +1,226 @@
+"""The instructor's grading cycle: collect, grade, feedback, export, summary, bundle."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import zipfile
+
+import pytest
+
+from autograder.__main__ import main
+from autograder.collect import collect, place
+from autograder.config import ASSIGNMENT, SOURCE_DIR, course_dir
+from autograder.examples import filled_answer, student_notebook
+
+NOTEBOOKS = {p.stem for p in (SOURCE_DIR / ASSIGNMENT).glob("*.ipynb")}
+FIRST = sorted(NOTEBOOKS)[0]
+
+
+# -- collect -------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        (f"jsmith/{FIRST}.ipynb", ("jsmith", FIRST)),
+        (f"jsmith/week14/{FIRST}.ipynb", ("jsmith", FIRST)),
+        (f"jsmith_LATE_1234_5678_{FIRST}.ipynb", ("jsmith", FIRST)),
+        (f"jsmith_1234_5678_{FIRST}-1.ipynb", ("jsmith", FIRST)),
+        (f"Ada Lovelace_99_assignsubmission_file_/{FIRST} (2).ipynb", ("Ada-Lovelace", FIRST)),
+    ],
+)
+def test_lms_file_names_are_placed(path, expected):
+    assert place(path, NOTEBOOKS) == expected
+
+
+@pytest.mark.parametrize(
+    ("path", "reason"),
+    [
+        ("jsmith/notes.txt", "not a notebook"),
+        ("jsmith/homework.ipynb", "is not one of this assignment's notebooks"),
+        (f"{FIRST}.ipynb", "no student"),
+        (f"__MACOSX/jsmith/{FIRST}.ipynb", "hidden or system file"),
+        (f"../../etc/x$y_{FIRST}.ipynb", "may only hold letters"),
+    ],
+)
+def test_unplaceable_files_say_why(path, reason):
+    assert reason in place(path, NOTEBOOKS)
+
+
+def test_collect_from_lms_zip_reports_misnamed_files(tmp_path):
+    body = student_notebook(f"{FIRST}.ipynb", "untouched").encode()
+    archive = tmp_path / "download.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr(f"alice_111_222_{FIRST}.ipynb", body)
+        zf.writestr(f"bob_LATE_333_444_{FIRST}-2.ipynb", body)
+        zf.writestr("carol_555_666_my homework.ipynb", body)
+        zf.writestr(f"../evil_{FIRST}.ipynb", body)
+    submitted = tmp_path / "course" / "submitted"
+    report = collect(archive, submitted, NOTEBOOKS)
+    assert sorted(report.taken) == [("alice", FIRST), ("bob", FIRST)]
+    assert [name for name, _ in report.skipped] == ["carol_555_666_my homework.ipynb"]
+    assert (submitted / "alice" / ASSIGNMENT / f"{FIRST}.ipynb").read_bytes() == body
+    assert sorted(p.name for p in (tmp_path / "course").rglob("*.ipynb")) == [
+        f"{FIRST}.ipynb", f"{FIRST}.ipynb"]
+    again = collect(archive, submitted, NOTEBOOKS)
+    assert again.taken == [] and len(again.unchanged) == 2
+    assert any("could not place carol_555_666_my homework.ipynb" in line
+               for line in again.lines())
+
+
+def test_collect_refuses_duplicates_and_bad_sources(tmp_path):
+    folder = tmp_path / "in"
+    for name in (f"dan_1_{FIRST}.ipynb", f"dan_2_{FIRST}.ipynb"):
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text("{}")
+    report = collect(folder, tmp_path / "submitted", NOTEBOOKS)
+    assert report.taken == []
+    assert all("second file" in why or "conflicting" in why for _, why in report.skipped)
+    with pytest.raises(ValueError, match="does not exist"):
+        collect(tmp_path / "nope", tmp_path / "submitted", NOTEBOOKS)
+    (tmp_path / "file.txt").write_text("x")
+    with pytest.raises(ValueError, match="neither a folder nor a zip"):
+        collect(tmp_path / "file.txt", tmp_path / "submitted", NOTEBOOKS)
+
+
+# -- instructor mistakes end with a message that names the fix -----------------------
+def test_course_folder_may_not_be_published_material():
+    with pytest.raises(ValueError, match="inside .*solutions"):
+        course_dir(SOURCE_DIR / "course")
+
+
+@pytest.mark.parametrize(
+    ("command", "message"),
+    [
+        (["grade"], "run `python -m autograder collect PATH"),
+        (["export"], "run `python -m autograder grade"),
+        (["summary"], "run `python -m autograder grade"),
+        (["feedback"], "run `python -m autograder grade"),
+        (["collect", "/no/such/folder"], "does not exist"),
+    ],
+)
+def test_commands_on_an_empty_course_explain_the_fix(tmp_path, capsys, command, message):
+    assert main([*command, "--course", str(tmp_path / "course")]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_feedback_for_unknown_student(graded_course, capsys):
+    assert main(["feedback", "--student", "nobody", "--course", str(graded_course.root)]) == 2
+    assert "no graded submission for nobody; graded students: broken, partly, perfect" in (
+        capsys.readouterr().err)
+
+
+# -- the graded example class --------------------------------------------------------
+def totals(course) -> dict[str, tuple[float, float]]:
+    out = {}
+    for student, result in course.graded().items():
+        scores = [s for tests in result.scores.values() for s in tests.values()]
+        out[student] = (sum(s[0] for s in scores), sum(s[1] for s in scores))
+    return out
+
+
+def test_example_class_scores(graded_course):
+    got = totals(graded_course)
+    top = got["perfect"][1]
+    assert top > 0 and got["perfect"] == (top, top)
+    assert got["untouched"] == (0.0, top)
+    assert got["broken"] == (0.0, top)
+    assert 0 < got["partly"][0] < top
+    flags = {s: r.flags for s, r in graded_course.graded().items()}
+    assert len(flags["broken"]) == len(NOTEBOOKS)
+    assert all("failed to run" in f for f in flags["broken"])
+    assert flags["perfect"] == flags["untouched"] == flags["partly"] == []
+
+
+def test_export_matches_the_gradebook(graded_course):
+    rows = list(csv.DictReader((graded_course.root / "exports" / "week14_scores.csv").open()))
+    got = totals(graded_course)
+    assert {r["student"]: (float(r["total"]), float(r["max"])) for r in rows} == got
+    assert "failed to run" in next(r for r in rows if r["student"] == "broken")["flags"]
+    nbgrader_csv = (graded_course.root / "exports" / "grades.csv").read_text()
+    assert "perfect" in nbgrader_csv and "raw_score" in nbgrader_csv
+
+
+def test_summary_table_flags_and_histogram(graded_course, capsys):
+    assert main(["summary", "--course", str(graded_course.root)]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"^perfect .* (\d+)/\1 ", out, re.MULTILINE)
+    assert "Flags (look at these):" in out and "broken: " in out
+    assert "Pass rate per test" in out
+    png = graded_course.root / "exports" / "histogram.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def hidden_lines() -> set[str]:
+    """Every line of every hidden-test region of the source notebooks, except lines
+    that also appear in visible parts of the release (e.g. an import)."""
+    hidden, visible = set(), set()
+    for path in (SOURCE_DIR / ASSIGNMENT).glob("*.ipynb"):
+        for cell in json.loads(path.read_text())["cells"]:
+            src = "".join(cell["source"])
+            for region in re.findall(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS",
+                                     src, re.DOTALL):
+                hidden |= {line.strip() for line in region.splitlines() if line.strip()}
+            outside = re.sub(r"### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS", "", src,
+                             flags=re.DOTALL)
+            visible |= {line.strip() for line in outside.splitlines()}
+    return hidden - visible
+
+
+def test_no_hidden_test_text_in_feedback_exports_or_bundle(graded_course, tmp_path):
+    lines = hidden_lines()
+    assert lines, "the source notebooks should have hidden tests"
+    assert main(["bundle", "--out", str(tmp_path / "b.zip"),
+                 "--course", str(graded_course.root)]) == 0
+    texts = {str(p): p.read_text(errors="replace")
+             for p in graded_course.root.glob("feedback/**/*.html")}
+    texts |= {str(p): p.read_text() for p in graded_course.root.glob("exports/*.csv")}
+    with zipfile.ZipFile(tmp_path / "b.zip") as zf:
+        texts |= {n: zf.read(n).decode(errors="replace") for n in zf.namelist()}
+    assert len([t for t in texts if t.endswith(".html")]) >= 3 * len(NOTEBOOKS)
+    import html
+    for name, text in texts.items():
+        plain = html.unescape(text)
+        leaked = [line for line in lines if line in plain]
+        assert not leaked, f"{name} shows hidden-test lines: {leaked[:3]}"
+
+
+def test_bundle_has_student_material_only(tmp_path):
+    assert main(["bundle", "--out", str(tmp_path / "b.zip"),
+                 "--course", str(tmp_path / "c")]) == 0
+    names = zipfile.ZipFile(tmp_path / "b.zip").namelist()
+    assert any(n.endswith("notebooks/week14/" + FIRST + ".ipynb") for n in names)
+    assert any(n.endswith("week14/activations.py") for n in names)
+    assert not [n for n in names if "solutions/" in n or "autograder" in n]
+
+
+def test_regrading_only_changed_submissions(tmp_path):
+    from autograder.course import Course
+
+    course = Course(tmp_path / "course")
+    assert course.pending() == []
+    student = "late-edit"
+    target = course.submission_dir(student)
+    target.mkdir(parents=True)
+    source = json.loads((SOURCE_DIR / ASSIGNMENT / f"{FIRST}.ipynb").read_text())
+    released = json.loads(student_notebook(f"{FIRST}.ipynb", "untouched"))
+    (target / f"{FIRST}.ipynb").write_text(json.dumps(released))
+    assert course.pending() == [student]
+    first = course.grade()
+    assert [r.student for r in first] == [student]
+    assert sum(s[0] for s in first[0].scores[FIRST].values()) == 0
+    assert course.pending() == []
+    # The student fills in every answer: the changed notebook is graded again.
+    answers = {c["metadata"]["nbgrader"]["grade_id"]: "".join(c["source"])
+               for c in source["cells"] if c.get("metadata", {}).get("nbgrader", {})
+               .get("solution")}
+    for cell in released["cells"]:
+        gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        if gid in answers:
+            cell["source"] = filled_answer(answers[gid])
+    (target / f"{FIRST}.ipynb").write_text(json.dumps(released))
+    assert course.pending() == [student]
+    second = course.grade()
+    tests = second[0].scores[FIRST]
+    assert all(score == top for score, top in tests.values())
+    assert any("not submitted" in f for f in second[0].flags)
