@@ -69,7 +69,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
             bar.set_postfix_str(result.student)
             bar.update()
 
-        results = course.grade(todo, on_result=done)
+        results = course.grade(todo, jobs=args.jobs, on_result=done)
     flagged = sum(bool(r.flags) for r in results)
     print(f"graded {len(results)} submission(s); {flagged} with flags "
           "(see `summary`)")
@@ -156,7 +156,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"demo course: {args.course}\n")
     examples = Path(args.course) / "examples"
     write_examples(examples)
-    steps = [(cmd_collect, {"path": str(examples)}), (cmd_grade, {"force": False}),
+    steps = [(cmd_collect, {"path": str(examples)}),
+             (cmd_grade, {"force": False, "jobs": os.cpu_count() or 1}),
              (cmd_feedback, {"student": None}), (cmd_export, {}), (cmd_summary, {})]
     for step, extra in steps:
         print(f"== {step.__name__.removeprefix('cmd_')}")
@@ -186,8 +187,10 @@ def parser() -> argparse.ArgumentParser:
                        help="skip executing the sources with nbgrader's validator")
     add("collect", cmd_collect, "take submissions from a folder or an LMS zip"
         ).add_argument("path", help="folder (STUDENT/NOTEBOOK.ipynb) or LMS download zip")
-    add("grade", cmd_grade, "autograde new or changed submissions"
-        ).add_argument("--force", action="store_true", help="grade every submission again")
+    grade = add("grade", cmd_grade, "autograde new or changed submissions")
+    grade.add_argument("--force", action="store_true", help="grade every submission again")
+    grade.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                       help="worker processes (default: the number of cores)")
     add("feedback", cmd_feedback, "write feedback HTML for graded students"
         ).add_argument("--student", action="append", help="only this student (repeatable)")
     add("export", cmd_export, "write grades.csv (nbgrader) and a student x notebook CSV")

@@ -20,7 +20,9 @@ import json
 import os
 import shutil
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from functools import cached_property
+from multiprocessing import get_context
 from pathlib import Path
 
 from autograder.autograde import Job, Result, grade, submission_digest
@@ -131,27 +133,39 @@ class Course:
                 if force or s not in done
                 or done[s].digest != submission_digest(self.submission_dir(s))]
 
-    def grade(self, students: list[str] | None = None, *,
+    def grade(self, students: list[str] | None = None, *, jobs: int = 1,
               on_result: Callable[[Result], None] | None = None) -> list[Result]:
-        """Grade ``students`` (default: all pending), each in its own scratch course;
-        store scores in the class gradebook; return the results in order."""
+        """Grade ``students`` (default: all pending), each in its own scratch course,
+        in ``jobs`` worker processes; store the scores in the class gradebook (only this
+        process writes it) and return the results in the order given."""
         todo = self.pending() if students is None else students
         if not todo:
             return []
+        if jobs < 1:
+            raise ValueError(f"jobs must be at least 1, got {jobs}")
         self.sync_assignment()
+        work = [Job(s, self.submission_dir(s), self.template_db, self.release_dir,
+                    self.state_dir / "work" / s) for s in todo]
         graded = self.graded()
-        results = []
-        for student in todo:
-            job = Job(student, self.submission_dir(student), self.template_db,
-                      self.release_dir, self.state_dir / "work" / student)
-            result = grade(job)
+        done: dict[str, Result] = {}
+
+        def record(job: Job, result: Result) -> None:
             self._record(result, job.work)
-            graded[student] = result
+            graded[result.student] = done[result.student] = result
             self._save_graded(graded)
-            results.append(result)
             if on_result:
                 on_result(result)
-        return results
+
+        if jobs == 1:
+            for job in work:
+                record(job, grade(job))
+        else:
+            with ProcessPoolExecutor(min(jobs, len(work)),
+                                     mp_context=get_context("spawn")) as pool:
+                futures = {pool.submit(grade, job): job for job in work}
+                for future in as_completed(futures):
+                    record(futures[future], future.result())
+        return [done[s] for s in todo]
 
     def _record(self, result: Result, work: Path) -> None:
         """Copy a scratch course's autograded notebooks in and write its scores."""
