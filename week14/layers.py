@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from week14 import activations, initializers
+from week14 import activations, functional, initializers
 from week14._rng import RngLike, as_generator
 from week14.activations import ActivationFn
 from week14.initializers import Initializer
@@ -366,3 +366,181 @@ class Flatten(Layer):
         shape = _require_cache(self)
         grad_out = _check_grad_out(self, grad_out, (shape[0], prod(shape[1:])))
         return grad_out.reshape(shape)
+
+
+# --------------------------------------------------------------------------------------
+# Convolution and pooling (slides: "Convolutions", "Pooling", "Padding and stride")
+# --------------------------------------------------------------------------------------
+
+
+def _kernel_pair(value: object) -> tuple[int, int]:
+    """``kernel_size`` as ``(kh, kw)``: an int k means k×k; a pair is taken as is."""
+    if isinstance(value, tuple | list) and len(value) == 2:
+        return (_check_positive_int("Conv2D", "kernel_size[0]", value[0]),
+                _check_positive_int("Conv2D", "kernel_size[1]", value[1]))
+    if isinstance(value, tuple | list):
+        raise ValueError(f"Conv2D expected kernel_size to be an int or a pair, got {value!r}")
+    size = _check_positive_int("Conv2D", "kernel_size", value)
+    return size, size
+
+
+class Conv2D(Layer):
+    """2-D convolution layer: ``out = conv2d(x, W, b, stride, padding)`` (slides:
+    "Convolutions", "Padding and stride", "CNN example").
+
+    Each of the ``out_channels`` filters spans all ``in_channels`` input channels and a
+    ``kh×kw`` window; sliding it over the zero-padded input gives one output channel::
+
+        out[n, f, i, j] = b[f] + Σ_c,di,dj xp[n, c, i·s + di, j·s + dj] · W[f, c, di, dj]
+
+    Shapes: ``x`` (N, in, H, W); ``W`` (out, in, kh, kw) as in PyTorch; ``b`` (out,);
+    ``out`` (N, out, Ho, Wo) with ``Ho = floor((H + 2·padding − kh) / stride) + 1``.
+
+    Backward (see ``week14.functional.conv2d_backward``), with ``G = dL/dout``:
+    ``dL/db[f] = Σ G[:, f]``; ``dL/dW`` correlates the padded input with G; ``dL/dx``
+    sends G back through every window position that used the input.
+
+    The computations are those of ``week14.functional.conv2d`` (an im2col matrix
+    product); the layer also keeps its scratch arrays between steps, which makes
+    training faster, and gives the same numbers. Its cache is the input ``x``.
+
+    Args:
+        in_channels, out_channels: channel counts of the input and the output (ints >= 1).
+        kernel_size: ``k`` for a k×k kernel, or ``(kh, kw)``.
+        stride: step of the window (int >= 1).
+        padding: zeros added on each side of H and W (int >= 0); ``(k − 1) / 2`` keeps
+            the size for an odd k and stride 1.
+        weight_init: name in ``week14.initializers`` or callable ``init(shape, rng=g)``
+            for ``W`` (default He normal, with fan-in ``in·kh·kw``, suited to ReLU).
+            The bias starts at zero.
+        rng: seed or Generator for the initial weights.
+        dtype: dtype of the parameters (default float64; float32 is about twice as fast).
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int | tuple[int, int],
+        stride: int = 1,
+        padding: int = 0,
+        *,
+        weight_init: str | Initializer = "he_normal",
+        rng: RngLike = None,
+        dtype: npt.DTypeLike = np.float64,
+    ) -> None:
+        super().__init__()
+        self.in_channels = _check_positive_int("Conv2D", "in_channels", in_channels)
+        self.out_channels = _check_positive_int("Conv2D", "out_channels", out_channels)
+        self.kernel_size = _kernel_pair(kernel_size)
+        self.stride = _check_positive_int("Conv2D", "stride", stride)
+        self.padding = functional._check_int("Conv2D", "padding", padding, 0)
+        self.weight_init = weight_init
+        self.dtype = np.dtype(dtype)
+        shape = (self.out_channels, self.in_channels, *self.kernel_size)
+        self.params = {
+            "W": _initial_value(weight_init, shape, as_generator(rng), dtype, "Conv2D"),
+            "b": np.zeros(self.out_channels, dtype=dtype),
+        }
+        self.grads = {name: np.zeros_like(value) for name, value in self.params.items()}
+        self._buffers = functional._Buffers()
+
+    def _checked(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, Any]:
+        """Check ``x`` against the layer (messages name both shapes) and return
+        ``(x, W, b, geometry)``, the arrays in the dtype of the computation."""
+        x, w, b, stride, padding = functional._check_conv_args(
+            "Conv2D", x, self.params["W"], self.params["b"], self.stride, self.padding
+        )
+        return x, w, b, functional._ConvGeometry(x.shape, w.shape, stride, padding, x.itemsize)
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """Return the convolution of ``x`` (N, in, H, W), shape (N, out, Ho, Wo); cache ``x``."""
+        x, w, b, geometry = self._checked(x)
+        out, _ = functional._conv2d_forward(x, w, b, geometry, self._buffers)
+        self.cache = x
+        return out
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        """Fill ``grads["W"]`` and ``grads["b"]`` (in place) and return ``dL/dx``
+        (N, in, H, W) for ``grad_out = dL/dout`` of the last output's shape."""
+        x, w, _, geometry = self._checked(_require_cache(self))
+        out_shape = (geometry.n_images, geometry.n_filters, geometry.out_h, geometry.out_w)
+        grad_out = _check_grad_out(self, grad_out, out_shape).astype(x.dtype, copy=False)
+        rows = functional._pad_to_rows(x, geometry, self._buffers)
+        dx, dw, db = functional._conv2d_backward(grad_out, rows, w, geometry, self._buffers)
+        self.grads["W"][...] = dw
+        self.grads["b"][...] = db
+        return dx
+
+    def __repr__(self) -> str:
+        kh, kw = self.kernel_size
+        return (
+            f"Conv2D({self.in_channels}, {self.out_channels}, kernel_size=({kh}, {kw}), "
+            f"stride={self.stride}, padding={self.padding}, "
+            f"weight_init={_init_name(self.weight_init)}, dtype={self.dtype.name})"
+        )
+
+
+class _Pool2D(Layer):
+    """Shared constructor and repr of the pooling layers."""
+
+    def __init__(self, size: int, stride: int | None = None) -> None:
+        super().__init__()
+        name = type(self).__name__
+        self.size = _check_positive_int(name, "size", size)
+        self.stride = self.size if stride is None else _check_positive_int(name, "stride", stride)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.size}, stride={self.stride})"
+
+
+class MaxPool2D(_Pool2D):
+    """Max pooling layer: the largest value of each ``size``×``size`` window, channel by
+    channel (slide: "Max Pooling"); no parameters.
+
+    Shapes: ``x`` (N, C, H, W) → (N, C, Ho, Wo), ``Ho = floor((H − size) / stride) + 1``;
+    ``stride`` defaults to ``size`` (non-overlapping windows: ``MaxPool2D(2)`` halves H
+    and W, the lecture's "reduce the height and width ... but not the number of
+    channels").
+
+    Backward: each output's gradient goes to the input that was its window's maximum;
+    the other inputs of the window get 0 (overlapping windows add up). On a tie the
+    *first* maximum in row-major order gets it, as in PyTorch. The cache is the
+    position of each maximum.
+    """
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """Return the max-pooled ``x``; cache where each maximum was."""
+        x, size, stride = functional._check_pool_args("MaxPool2D", x, self.size, self.stride)
+        out, argmax = functional._max_pool2d_forward(x, size, stride)
+        self.cache = (x.shape, argmax)
+        return out
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        """Return ``dL/dx``: each output's gradient at its window's (first) maximum."""
+        x_shape, argmax = _require_cache(self)
+        grad_out = _check_grad_out(self, grad_out, argmax.shape)
+        return functional._max_pool2d_backward(grad_out, argmax, x_shape, self.size, self.stride)
+
+
+class AvgPool2D(_Pool2D):
+    """Average pooling layer: the mean of each ``size``×``size`` window, channel by
+    channel (slide: "Average pooling"); no parameters.
+
+    Shapes and ``stride`` as :class:`MaxPool2D`. Backward gives every input of a window
+    1/size² of that window's gradient (overlapping windows add up). The cache is the
+    input's shape.
+    """
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """Return the average-pooled ``x``; cache its shape."""
+        x, size, stride = functional._check_pool_args("AvgPool2D", x, self.size, self.stride)
+        out = functional._avg_pool2d_forward(x, size, stride)
+        self.cache = (x.shape, out.shape)
+        return out
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        """Return ``dL/dx``: 1/size² of each window's gradient to each of its inputs."""
+        x_shape, out_shape = _require_cache(self)
+        grad_out = _check_grad_out(self, grad_out, out_shape)
+        return functional._avg_pool2d_backward(grad_out, x_shape, self.size, self.stride)

@@ -1,0 +1,699 @@
+"""Convolution and pooling as stateless functions, fast and naive (slides: "Convolutions",
+"Pooling", "Padding and stride").
+
+Feature maps are NCHW arrays (batch, channels, height, width) and a convolution weight
+is ``(F, C, kh, kw)`` (filters, input channels, kernel height, kernel width), as in
+PyTorch. "Convolution" means cross-correlation, as in every deep-learning framework:
+the kernel is slid over the input without being flipped,
+
+    out[n, f, i, j] = b[f] + Σ_c Σ_di Σ_dj  xp[n, c, i·s + di, j·s + dj] · w[f, c, di, dj],
+
+where ``xp`` is the input zero-padded by ``p`` on every side and ``s`` is the stride.
+Along each axis the output has ``floor((n + 2p − k) / s) + 1`` values
+(:func:`conv_output_size`); a window that would run past the padded edge is dropped.
+
+Every operation comes twice, with one signature:
+
+* ``conv2d``, ``max_pool2d``, ``avg_pool2d``: vectorised NumPy, used by the layers.
+  They keep a floating input's dtype (float32 stays float32); integer input gives
+  float64 for the convolution and average pooling.
+* ``conv2d_naive``, ``max_pool2d_naive``, ``avg_pool2d_naive``: the definitions written
+  as plain loops, one output value at a time, to read and to test the fast ones against.
+
+Backward passes (``conv2d_backward``, ``max_pool2d_backward``, ``avg_pool2d_backward``)
+take the upstream gradient ``dL/dout`` and the forward's inputs and return ``dL/dinput``
+(and the parameter gradients); they recompute what they need from the inputs. The layers
+in :mod:`week14.layers` call the same package-internal helpers (``_conv2d_forward``,
+``_max_pool2d_forward``, ... and their backward twins) and keep what backward needs from
+their forward pass; the convolution layer also reuses its scratch arrays between steps.
+The numbers are the same either way.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from week14._validation import as_real_array
+
+__all__ = [
+    "avg_pool2d",
+    "avg_pool2d_backward",
+    "avg_pool2d_naive",
+    "conv2d",
+    "conv2d_backward",
+    "conv2d_naive",
+    "conv_output_size",
+    "max_pool2d",
+    "max_pool2d_backward",
+    "max_pool2d_naive",
+    "zero_pad",
+]
+
+
+# --------------------------------------------------------------------------------------
+# Sizes and padding (slide: "Padding and stride")
+# --------------------------------------------------------------------------------------
+
+
+def _check_int(func: str, name: str, value: object, minimum: int) -> int:
+    """Return ``value`` as an int, or raise TypeError/ValueError unless it is an int >= minimum."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise TypeError(f"{func} expected {name} to be an int, got {type(value).__name__}")
+    if value < minimum:
+        raise ValueError(f"{func} expected {name} >= {minimum}, got {value}")
+    return int(value)
+
+
+def conv_output_size(n: int, kernel: int, padding: int = 0, stride: int = 1) -> int:
+    """Number of positions of a ``kernel``-wide window along an axis of length ``n``.
+
+    The axis is zero-padded by ``padding`` on both sides and the window moves ``stride``
+    steps at a time, starting at the first (padded) element; a window that would run past
+    the end is dropped (floor), as in PyTorch and TensorFlow's "valid" mode::
+
+        n' = floor((n + 2·padding − kernel) / stride) + 1
+
+    For example a 5-wide input, 3-wide kernel: ``padding=0`` gives 3, ``padding=1``
+    gives 5 ("same" size), ``padding=1, stride=2`` gives 3. Slide: "Padding and stride".
+
+    Raises:
+        TypeError: if an argument is not an int.
+        ValueError: if ``n``, ``kernel`` or ``stride`` is below 1, ``padding`` is
+            negative, or the kernel is larger than the padded axis.
+    """
+    n = _check_int("conv_output_size", "n", n, 1)
+    kernel = _check_int("conv_output_size", "kernel", kernel, 1)
+    padding = _check_int("conv_output_size", "padding", padding, 0)
+    stride = _check_int("conv_output_size", "stride", stride, 1)
+    if kernel > n + 2 * padding:
+        raise ValueError(
+            f"conv_output_size: kernel {kernel} is larger than the padded input "
+            f"{n + 2 * padding} (n={n}, padding={padding})"
+        )
+    return (n + 2 * padding - kernel) // stride + 1
+
+
+def zero_pad(x: np.ndarray, padding: int) -> np.ndarray:
+    """Return a copy of ``x`` with ``padding`` zeros added on every side of its last two
+    axes (height and width), keeping the dtype (slide: "Padding and stride").
+
+    Shapes: ``(..., H, W)`` → ``(..., H + 2·padding, W + 2·padding)``; works for an image
+    (H, W) as well as a batch (N, C, H, W). ``zero_pad(x, 0)`` is a copy of ``x``.
+
+    Padding lets the kernel be centred on the border pixels, so a 3×3 kernel with
+    ``padding=1`` keeps the size of the image (the lecture's "Convolutions" slide pads
+    each RGB channel with a frame of zeros).
+
+    Raises:
+        TypeError: if ``padding`` is not an int.
+        ValueError: if ``padding`` is negative or ``x`` has fewer than 2 dimensions.
+    """
+    padding = _check_int("zero_pad", "padding", padding, 0)
+    x = np.asarray(x)
+    if x.ndim < 2:
+        raise ValueError(
+            f"zero_pad expected an array of shape (..., H, W) with at least 2 dimensions, "
+            f"got shape {x.shape}"
+        )
+    *lead, height, width = x.shape
+    out = np.zeros((*lead, height + 2 * padding, width + 2 * padding), dtype=x.dtype)
+    out[..., padding : padding + height, padding : padding + width] = x
+    return out
+
+
+# --------------------------------------------------------------------------------------
+# Argument checks shared by the fast and naive versions
+# --------------------------------------------------------------------------------------
+
+
+def _check_conv_args(
+    func: str,
+    x: object,
+    w: object,
+    b: object,
+    stride: object,
+    padding: object,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, int]:
+    """Validate conv2d's arguments; return ``(x, w, b, stride, padding)`` as float arrays
+    of one dtype (a missing ``b`` becomes zeros) and ints."""
+    x = as_real_array(x, func, "x")
+    w = as_real_array(w, func, "w")
+    stride = _check_int(func, "stride", stride, 1)
+    padding = _check_int(func, "padding", padding, 0)
+    if x.ndim != 4:
+        raise ValueError(f"{func} expected x of shape (N, C, H, W), got shape {x.shape}")
+    if w.ndim != 4:
+        raise ValueError(f"{func} expected w of shape (F, C, kh, kw), got shape {w.shape}")
+    if x.shape[1] != w.shape[1]:
+        raise ValueError(
+            f"{func}: x has {x.shape[1]} channels (shape {x.shape}) but w expects "
+            f"{w.shape[1]} input channels (shape {w.shape})"
+        )
+    height, width = x.shape[2] + 2 * padding, x.shape[3] + 2 * padding
+    if w.shape[2] > height or w.shape[3] > width:
+        raise ValueError(
+            f"{func}: kernel {w.shape[2]}×{w.shape[3]} (w shape {w.shape}) is larger than "
+            f"the padded input {height}×{width} (x shape {x.shape}, padding {padding})"
+        )
+    if b is None:
+        b = np.zeros(w.shape[0], dtype=np.result_type(x, w))
+    b = as_real_array(b, func, "b")
+    if b.shape != (w.shape[0],):
+        raise ValueError(
+            f"{func} expected b of shape ({w.shape[0]},), one bias per filter of w "
+            f"(shape {w.shape}), got shape {b.shape}"
+        )
+    dtype = np.result_type(x, w, b)
+    return x.astype(dtype, copy=False), w.astype(dtype, copy=False), b.astype(
+        dtype, copy=False
+    ), stride, padding
+
+
+def _check_pool_args(
+    func: str, x: object, size: object, stride: object
+) -> tuple[np.ndarray, int, int]:
+    """Validate a pooling function's arguments; return ``(x, size, stride)`` with the
+    default ``stride = size`` filled in."""
+    x = np.asarray(x)
+    if x.dtype.kind not in "biuf":
+        raise TypeError(f"{func} expected x to hold real numbers, got dtype {x.dtype}")
+    size = _check_int(func, "size", size, 1)
+    stride = size if stride is None else _check_int(func, "stride", stride, 1)
+    if x.ndim != 4:
+        raise ValueError(f"{func} expected x of shape (N, C, H, W), got shape {x.shape}")
+    if size > x.shape[2] or size > x.shape[3]:
+        raise ValueError(
+            f"{func}: window {size}×{size} is larger than the input "
+            f"{x.shape[2]}×{x.shape[3]} (x shape {x.shape})"
+        )
+    return x, size, stride
+
+
+def _check_grad_shape(func: str, grad_out: object, expected: tuple[int, ...]) -> np.ndarray:
+    """Return ``grad_out`` as an array, or raise ValueError unless it has the output's shape."""
+    grad_out = np.asarray(grad_out)
+    if grad_out.shape != expected:
+        raise ValueError(
+            f"{func} expected grad_out of the forward output's shape {expected}, "
+            f"got shape {grad_out.shape}"
+        )
+    return grad_out
+
+
+# --------------------------------------------------------------------------------------
+# Naive versions: the definitions, one output value at a time
+# --------------------------------------------------------------------------------------
+
+
+def conv2d_naive(
+    x: np.ndarray,
+    w: np.ndarray,
+    b: np.ndarray | None = None,
+    stride: int = 1,
+    padding: int = 0,
+) -> np.ndarray:
+    """Convolution (cross-correlation) written as loops; same contract as :func:`conv2d`.
+
+    Each output value is one window of the padded input times the filter, summed over
+    the window and the channels, plus the filter's bias (slide: "Convolutions": 308 from
+    the red channel, −498 from green, 164 from blue, + bias 1 = −25). Slow: use it to
+    read and to check, :func:`conv2d` to compute.
+    """
+    x, w, b, stride, padding = _check_conv_args("conv2d_naive", x, w, b, stride, padding)
+    n_images, _, height, width = x.shape
+    n_filters, _, kh, kw = w.shape
+    out_h = conv_output_size(height, kh, padding, stride)
+    out_w = conv_output_size(width, kw, padding, stride)
+    xp = zero_pad(x, padding)
+    out = np.zeros((n_images, n_filters, out_h, out_w), dtype=x.dtype)
+    for n in range(n_images):
+        for f in range(n_filters):
+            for i in range(out_h):
+                for j in range(out_w):
+                    top, left = i * stride, j * stride
+                    window = xp[n, :, top : top + kh, left : left + kw]  # (C, kh, kw)
+                    out[n, f, i, j] = np.sum(window * w[f]) + b[f]
+    return out
+
+
+def _pool_naive(func: str, reduce: str, x: np.ndarray, size: int, stride: int | None) -> np.ndarray:
+    """Slide a ``size``×``size`` window over each channel and reduce it (``"max"``/``"mean"``)."""
+    x, size, stride = _check_pool_args(func, x, size, stride)
+    n_images, channels, height, width = x.shape
+    out_h = conv_output_size(height, size, 0, stride)
+    out_w = conv_output_size(width, size, 0, stride)
+    dtype = x.dtype if reduce == "max" else np.result_type(x.dtype, np.float64)
+    out = np.zeros((n_images, channels, out_h, out_w), dtype=dtype)
+    for n in range(n_images):
+        for c in range(channels):
+            for i in range(out_h):
+                for j in range(out_w):
+                    top, left = i * stride, j * stride
+                    window = x[n, c, top : top + size, left : left + size]
+                    out[n, c, i, j] = window.max() if reduce == "max" else window.mean()
+    return out
+
+
+def max_pool2d_naive(x: np.ndarray, size: int, stride: int | None = None) -> np.ndarray:
+    """Max pooling written as loops; same contract as :func:`max_pool2d` (slide: "Max
+    Pooling"): each output value is the largest value of its window, channel by channel."""
+    return _pool_naive("max_pool2d_naive", "max", x, size, stride)
+
+
+def avg_pool2d_naive(x: np.ndarray, size: int, stride: int | None = None) -> np.ndarray:
+    """Average pooling written as loops; same contract as :func:`avg_pool2d` (slide:
+    "Average pooling"): each output value is the mean of its window, channel by channel."""
+    return _pool_naive("avg_pool2d_naive", "mean", x, size, stride)
+
+
+# --------------------------------------------------------------------------------------
+# Fast convolution: the flat-row im2col
+# --------------------------------------------------------------------------------------
+
+_CHUNK_BYTES = 2**21
+"""Target size of one chunk's column matrix: small enough to stay in the CPU cache
+between the copies that fill it and the matrix product that reads it."""
+
+
+class _Buffers:
+    """Named scratch arrays that a convolution layer keeps between calls.
+
+    ``get(name, shape, dtype)`` returns the array stored under ``name`` if it has that
+    shape and dtype, otherwise a new zero-filled one (which replaces it). A reused array
+    holds whatever the last call left in it: callers rely on regions they never write
+    (the zero frame of the padded input, the junk columns of the gradient) staying zero,
+    and overwrite or clear everything else. The stateless functions use a new, empty
+    ``_Buffers`` per call.
+    """
+
+    def __init__(self) -> None:
+        self._arrays: dict[str, np.ndarray] = {}
+
+    def get(self, name: str, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+        array = self._arrays.get(name)
+        if array is None or array.shape != shape or array.dtype != dtype:
+            array = np.zeros(shape, dtype=dtype)
+            self._arrays[name] = array
+        return array
+
+
+class _ConvGeometry:
+    """Sizes of one convolution in the flat-row layout (see :func:`_im2col`)."""
+
+    def __init__(
+        self, x_shape: tuple[int, ...], w_shape: tuple[int, ...], stride: int, padding: int,
+        itemsize: int,
+    ) -> None:
+        self.n_images, self.channels, self.height, self.width = x_shape
+        self.n_filters, _, self.kh, self.kw = w_shape
+        self.stride, self.padding = stride, padding
+        self.padded_h = self.height + 2 * padding
+        self.padded_w = self.width + 2 * padding
+        self.out_h = (self.padded_h - self.kh) // stride + 1
+        self.out_w = (self.padded_w - self.kw) // stride + 1
+        # t = i·Wp + j numbers the outputs of one image, junk columns j >= out_w included.
+        self.n_positions = self.out_h * self.padded_w
+        last_read = (self.kh - 1) * self.padded_w + self.kw - 1 + stride * (self.n_positions - 1)
+        self.row_length = max(self.padded_h * self.padded_w, last_read + 1)
+        self.patch_size = self.channels * self.kh * self.kw
+        per_image = self.patch_size * self.n_positions * itemsize
+        self.chunk = max(1, min(self.n_images, _CHUNK_BYTES // per_image))
+
+    def offsets(self) -> list[tuple[int, int, slice]]:
+        """``(di, dj, window)`` for each kernel offset: ``row[window]`` is the input that
+        offset meets at every output position ``t`` of an image."""
+        step = self.stride
+        span = step * (self.n_positions - 1) + 1
+        return [
+            (di, dj, slice(di * self.padded_w + dj, di * self.padded_w + dj + span, step))
+            for di in range(self.kh)
+            for dj in range(self.kw)
+        ]
+
+    def chunks(self) -> list[slice]:
+        """The batch cut into consecutive runs of at most ``self.chunk`` images."""
+        return [slice(n, min(n + self.chunk, self.n_images))
+                for n in range(0, self.n_images, self.chunk)]
+
+
+def _pad_to_rows(x: np.ndarray, geo: _ConvGeometry, buffers: _Buffers) -> np.ndarray:
+    """Zero-pad ``x`` and store each channel of each image as one flat row: (N, C, S)."""
+    g = geo
+    rows = buffers.get("x_rows", (g.n_images, g.channels, g.row_length), x.dtype)
+    image = rows[:, :, : g.padded_h * g.padded_w].reshape(
+        g.n_images, g.channels, g.padded_h, g.padded_w
+    )  # a view: the frame of zeros and the spare tail are never written, so stay zero
+    p = g.padding
+    image[:, :, p : p + g.height, p : p + g.width] = x
+    return rows
+
+
+def _im2col(rows: np.ndarray, geo: _ConvGeometry, buffers: _Buffers) -> np.ndarray:
+    """Gather every window of some images' flat rows into the columns of one matrix.
+
+    ``rows`` (n, C, S) comes from :func:`_pad_to_rows`. Returns ``cols`` of shape
+    (C·kh·kw, n·L), ``L = Ho·Wp``: column ``m·L + t`` holds the C·kh·kw inputs that output
+    position ``t = i·Wp + j`` of image ``m`` multiplies by a filter, so
+    ``w.reshape(F, C·kh·kw) @ cols`` is the convolution of these images in one GEMM.
+
+    The flat-row trick. Store each zero-padded channel as one flat row (here a 3×3
+    image, padding 1, so Hp = Wp = 5)::
+
+        padded image        flat row (index:value)
+        0 0 0 0 0           0:0  1:0  2:0  3:0  4:0 | 5:0  6:a  7:b  8:c  9:0 |
+        0 a b c 0          10:0 11:d 12:e 13:f 14:0 |15:0 16:g 17:h 18:i 19:0 |
+        0 d e f 0          20:0 21:0 22:0 23:0 24:0 | + kw−1 spare zeros
+        0 g h i 0
+        0 0 0 0 0
+
+    With stride 1, output (i, j) meets, at kernel offset (di, dj), the padded pixel
+    (i + di, j + dj), which sits at flat index ``(di·Wp + dj) + (i·Wp + j)``. Number the
+    outputs ``t = i·Wp + j`` and the values one kernel offset needs for *all* outputs
+    form one contiguous slice, ``row[di·Wp + dj : di·Wp + dj + Ho·Wp]``::
+
+        offset (0, 0): row[0:15]  = 0 0 0 0 0 | 0 a b c 0 | 0 d e f 0
+        offset (1, 1): row[6:21]  = a b c 0 0 | d e f 0 0 | g h i 0 0
+                                    ^^^^^ ~~~   ^^^^^ ~~~   ^^^^^ ~~~
+                                    Wo real outputs, then Wp − Wo junk, per row
+
+    Positions with ``j >= Wo`` (marked ~) straddle the end of a row: they are computed
+    and dropped, at the price of (Wp − Wo)/Wp extra columns, for copies that are one
+    contiguous block per offset (k² block copies instead of k²·Ho short rows). The
+    kw − 1 spare zeros keep the last junk window inside the row. With stride s, ``t``
+    steps by s through the row (``row[off::s]``) and about (s − 1)/s of the columns are
+    junk.
+    """
+    g = geo
+    n = rows.shape[0]
+    cols = buffers.get("cols", (g.channels, g.kh, g.kw, g.chunk, g.n_positions), rows.dtype)
+    cols = cols[:, :, :, :n]  # the last chunk may be shorter
+    by_channel = rows.transpose(1, 0, 2)  # (C, n, S)
+    for di, dj, window in g.offsets():
+        cols[:, di, dj] = by_channel[:, :, window]
+    return cols.reshape(g.patch_size, n * g.n_positions)
+
+
+def _conv2d_forward(
+    x: np.ndarray, w: np.ndarray, b: np.ndarray, geo: _ConvGeometry, buffers: _Buffers
+) -> tuple[np.ndarray, np.ndarray]:
+    """Forward pass on checked arguments; return ``(out, rows)``, ``rows`` for backward.
+
+    A few images at a time (``geo.chunks()``, so that the column matrix stays in the
+    CPU cache): k² contiguous copies (:func:`_im2col`), one GEMM, and a copy of the real
+    columns, plus the bias, into ``out``. ``out`` is a new C-contiguous (N, F, Ho, Wo)
+    array; ``rows``, the padded input, lives in ``buffers``.
+    """
+    g = geo
+    rows = _pad_to_rows(x, g, buffers)
+    w_flat = w.reshape(g.n_filters, g.patch_size)
+    out = np.empty((g.n_images, g.n_filters, g.out_h, g.out_w), dtype=x.dtype)
+    flat_out = buffers.get("flat_out", (g.n_filters, g.chunk * g.n_positions), x.dtype)
+    for batch in g.chunks():
+        cols = _im2col(rows[batch], g, buffers)
+        y = flat_out[:, : cols.shape[1]]
+        np.matmul(w_flat, cols, out=y)
+        y = y.reshape(g.n_filters, -1, g.out_h, g.padded_w)[..., : g.out_w]
+        np.add(y.transpose(1, 0, 2, 3), b[:, None, None], out=out[batch])
+    return out, rows
+
+
+def _conv2d_backward(
+    grad_out: np.ndarray, rows: np.ndarray, w: np.ndarray, geo: _ConvGeometry,
+    buffers: _Buffers,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Backward pass from the forward's padded ``rows``; return new ``(dx, dw, db)``.
+
+    Chunk by chunk, with ``G`` = dL/dout laid out like the forward's GEMM output
+    (F, n·L), junk columns zero, and ``cols`` rebuilt by :func:`_im2col`:
+    ``dw += G colsᵀ`` (one GEMM), ``dcols = wᵀ G`` (one GEMM), and dx scatters ``dcols``
+    back with one contiguous add per kernel offset, the reverse of :func:`_im2col`.
+    """
+    g = geo
+    db = grad_out.sum(axis=(0, 2, 3))
+    dw = np.zeros((g.n_filters, g.patch_size), dtype=w.dtype)
+    dx = np.empty((g.n_images, g.channels, g.height, g.width), dtype=w.dtype)
+    w_t = np.ascontiguousarray(w.reshape(g.n_filters, g.patch_size).T)
+    grad_rows = buffers.get("grad_rows", (g.n_filters, g.chunk, g.out_h, g.padded_w), w.dtype)
+    drows = buffers.get("dx_rows", (g.chunk, g.channels, g.row_length), w.dtype)
+    p = g.padding
+    for batch in g.chunks():
+        cols = _im2col(rows[batch], g, buffers)
+        n = cols.shape[1] // g.n_positions
+        # Junk columns j >= Wo are never written: they stay zero and add nothing below.
+        grad_rows[:, :n, :, : g.out_w] = grad_out[batch].transpose(1, 0, 2, 3)
+        grad_flat = grad_rows[:, :n].reshape(g.n_filters, n * g.n_positions)
+        dw += grad_flat @ cols.T
+        dcols = np.matmul(w_t, grad_flat, out=cols)  # cols is not needed any more
+        dcols = dcols.reshape(g.channels, g.kh, g.kw, n, g.n_positions)
+        chunk_rows = drows[:n]
+        chunk_rows.fill(0)
+        by_channel = chunk_rows.transpose(1, 0, 2)  # (C, n, S)
+        for di, dj, window in g.offsets():
+            by_channel[:, :, window] += dcols[:, di, dj]
+        image = chunk_rows[:, :, : g.padded_h * g.padded_w].reshape(
+            n, g.channels, g.padded_h, g.padded_w
+        )
+        dx[batch] = image[:, :, p : p + g.height, p : p + g.width]
+    return dx, dw.reshape(w.shape), db
+
+
+def conv2d(
+    x: np.ndarray,
+    w: np.ndarray,
+    b: np.ndarray | None = None,
+    stride: int = 1,
+    padding: int = 0,
+) -> np.ndarray:
+    """2-D convolution (cross-correlation) of a batch of images with a bank of filters
+    (slides: "Convolutions", "Padding and stride").
+
+    ::
+
+        out[n, f, i, j] = b[f] + Σ_c Σ_di Σ_dj xp[n, c, i·s + di, j·s + dj] · w[f, c, di, dj]
+
+    with ``xp = zero_pad(x, padding)`` and ``s = stride``. Each filter sees all C input
+    channels and produces one output channel.
+
+    Shapes: ``x`` (N, C, H, W); ``w`` (F, C, kh, kw); ``b`` (F,) or None (no bias);
+    ``out`` (N, F, Ho, Wo) with ``Ho = floor((H + 2p − kh)/s) + 1`` and likewise ``Wo``.
+
+    The computation is one matrix product: ``_im2col`` gathers the windows into a
+    (C·kh·kw, N·Ho·Wp) matrix with the flat-row trick described there, and
+    ``w.reshape(F, C·kh·kw)`` multiplies it. :func:`conv2d_naive` is the loop version.
+
+    The result has the dtype of ``x``, ``w`` and ``b`` combined (float32 stays float32;
+    integers give float64).
+
+    Raises:
+        ValueError: if ``x`` or ``w`` is not 4-D, their channel counts differ, the kernel
+            is larger than the padded input, or ``b`` is not (F,); the message names the
+            shapes.
+        TypeError / ValueError: if ``stride`` is not an int >= 1 or ``padding`` not an
+            int >= 0.
+
+    Example (the lecture's RGB patch, slide "Convolutions")::
+
+        >>> from week14.data import lecture_conv_example
+        >>> x, w, b = lecture_conv_example()
+        >>> float(conv2d(x, w, b, padding=1)[0, 0, 0, 0])
+        -25.0
+    """
+    x, w, b, stride, padding = _check_conv_args("conv2d", x, w, b, stride, padding)
+    geo = _ConvGeometry(x.shape, w.shape, stride, padding, x.itemsize)
+    out, _ = _conv2d_forward(x, w, b, geo, _Buffers())
+    return out
+
+
+def conv2d_backward(
+    grad_out: np.ndarray,
+    x: np.ndarray,
+    w: np.ndarray,
+    stride: int = 1,
+    padding: int = 0,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Gradients of a loss L through ``out = conv2d(x, w, b, stride, padding)``.
+
+    Given ``G = dL/dout`` (N, F, Ho, Wo), every output value is a sum of products, so
+    each input and weight collects G times what it was multiplied by::
+
+        dL/db[f]            = Σ_n,i,j G[n, f, i, j]
+        dL/dw[f, c, di, dj] = Σ_n,i,j G[n, f, i, j] · xp[n, c, i·s + di, j·s + dj]
+        dL/dxp[n, c, y, z]  = Σ_f,di,dj G[n, f, i, j] · w[f, c, di, dj]
+                              over the (i, j) with i·s + di = y and j·s + dj = z,
+
+    and ``dL/dx`` is ``dL/dxp`` without its padding frame. The bias does not affect the
+    gradients, so it is not an argument. Slide: "Backpropagation".
+
+    Returns:
+        ``(dx, dw, db)`` with the shapes of ``x`` (N, C, H, W), ``w`` (F, C, kh, kw) and
+        ``b`` (F,).
+
+    Raises:
+        ValueError: as :func:`conv2d`, or if ``grad_out`` does not have the output's shape.
+    """
+    x, w, _, stride, padding = _check_conv_args("conv2d_backward", x, w, None, stride, padding)
+    geo = _ConvGeometry(x.shape, w.shape, stride, padding, x.itemsize)
+    grad_out = _check_grad_shape(
+        "conv2d_backward", grad_out, (geo.n_images, geo.n_filters, geo.out_h, geo.out_w)
+    )
+    buffers = _Buffers()
+    rows = _pad_to_rows(x, geo, buffers)
+    return _conv2d_backward(grad_out.astype(x.dtype, copy=False), rows, w, geo, buffers)
+
+
+# --------------------------------------------------------------------------------------
+# Fast pooling (slide: "Pooling")
+# --------------------------------------------------------------------------------------
+
+
+def _pool_offsets(
+    x_shape: tuple[int, ...], size: int, stride: int
+) -> tuple[tuple[int, int], list[tuple[slice, slice]]]:
+    """Output size ``(Ho, Wo)`` and, for each offset (di, dj) of the window in row-major
+    order, the strided slices of H and W that the offset meets at every output."""
+    out_h = (x_shape[2] - size) // stride + 1
+    out_w = (x_shape[3] - size) // stride + 1
+    slices = [
+        (slice(di, di + stride * (out_h - 1) + 1, stride),
+         slice(dj, dj + stride * (out_w - 1) + 1, stride))
+        for di in range(size)
+        for dj in range(size)
+    ]
+    return (out_h, out_w), slices
+
+
+def _max_pool2d_forward(x: np.ndarray, size: int, stride: int) -> tuple[np.ndarray, np.ndarray]:
+    """Return the max-pooled ``x`` and, for each output, the row-major index (0 …
+    size² − 1) of the first maximum in its window."""
+    _, slices = _pool_offsets(x.shape, size, stride)
+    rows, cols = slices[0]
+    out = x[:, :, rows, cols].copy()
+    argmax = np.zeros(out.shape, dtype=np.intp)
+    for k, (rows, cols) in enumerate(slices[1:], start=1):
+        candidate = x[:, :, rows, cols]
+        larger = candidate > out  # strictly: on a tie the earlier (first) maximum stays
+        np.copyto(out, candidate, where=larger)
+        argmax[larger] = k
+    return out, argmax
+
+
+def _max_pool2d_backward(
+    grad_out: np.ndarray, argmax: np.ndarray, x_shape: tuple[int, ...], size: int, stride: int
+) -> np.ndarray:
+    """Send each output's gradient to the input at its window's ``argmax``."""
+    _, slices = _pool_offsets(x_shape, size, stride)
+    dx = np.zeros(x_shape, dtype=np.result_type(grad_out.dtype, np.float32))
+    for k, (rows, cols) in enumerate(slices):
+        dx[:, :, rows, cols] += np.where(argmax == k, grad_out, 0)
+    return dx
+
+
+def max_pool2d(x: np.ndarray, size: int, stride: int | None = None) -> np.ndarray:
+    """Max pooling: the largest value of each ``size``×``size`` window, channel by channel
+    (slide: "Max Pooling").
+
+    ::
+
+        out[n, c, i, j] = max_{0 <= di, dj < size} x[n, c, i·s + di, j·s + dj]
+
+    Shapes: ``x`` (N, C, H, W) → (N, C, Ho, Wo), ``Ho = floor((H − size)/s) + 1`` (no
+    padding; a window past the edge is dropped). ``stride`` defaults to ``size``
+    (non-overlapping windows), which halves H and W for ``size=2``; the number of
+    channels does not change. No parameters; keeps the dtype of ``x``.
+
+    Vectorised over the size² window offsets: the output starts as the offset (0, 0)
+    values and takes each later offset's values where they are larger.
+
+    Raises:
+        ValueError: if ``x`` is not 4-D or the window is larger than the input.
+        TypeError / ValueError: if ``size`` or ``stride`` is not an int >= 1.
+    """
+    x, size, stride = _check_pool_args("max_pool2d", x, size, stride)
+    return _max_pool2d_forward(x, size, stride)[0]
+
+
+def max_pool2d_backward(
+    grad_out: np.ndarray, x: np.ndarray, size: int, stride: int | None = None
+) -> np.ndarray:
+    """Gradient of a loss through ``out = max_pool2d(x, size, stride)``.
+
+    The maximum passes one input through unchanged, so each output's gradient goes to
+    that input and the rest of its window gets 0; an input that is the maximum of several
+    overlapping windows collects all of their gradients. When a window holds its maximum
+    more than once, the gradient goes to the first one in row-major order (as in
+    PyTorch): the maximum is not differentiable there, and any choice is a subgradient.
+
+    Returns ``dL/dx`` with the shape of ``x``.
+
+    Raises:
+        ValueError: as :func:`max_pool2d`, or if ``grad_out`` does not have the output's
+            shape.
+    """
+    x, size, stride = _check_pool_args("max_pool2d_backward", x, size, stride)
+    out, argmax = _max_pool2d_forward(x, size, stride)
+    grad_out = _check_grad_shape("max_pool2d_backward", grad_out, out.shape)
+    return _max_pool2d_backward(grad_out, argmax, x.shape, size, stride)
+
+
+def _avg_pool2d_forward(x: np.ndarray, size: int, stride: int) -> np.ndarray:
+    """Average pooling on checked arguments: the sum over the size² window offsets / size²."""
+    x = as_real_array(x, "avg_pool2d", "x")
+    (out_h, out_w), slices = _pool_offsets(x.shape, size, stride)
+    total = np.zeros((*x.shape[:2], out_h, out_w), dtype=x.dtype)
+    for rows, cols in slices:
+        total += x[:, :, rows, cols]
+    total /= size * size
+    return total
+
+
+def _avg_pool2d_backward(
+    grad_out: np.ndarray, x_shape: tuple[int, ...], size: int, stride: int
+) -> np.ndarray:
+    """Give each input 1/size² of the gradient of every window it belongs to."""
+    _, slices = _pool_offsets(x_shape, size, stride)
+    share = as_real_array(grad_out, "avg_pool2d_backward", "grad_out") / (size * size)
+    dx = np.zeros(x_shape, dtype=share.dtype)
+    for rows, cols in slices:
+        dx[:, :, rows, cols] += share
+    return dx
+
+
+def avg_pool2d(x: np.ndarray, size: int, stride: int | None = None) -> np.ndarray:
+    """Average pooling: the mean of each ``size``×``size`` window, channel by channel
+    (slide: "Average pooling"; (7 + 3 + 8 + 7)/4 = 6.25 there).
+
+    ::
+
+        out[n, c, i, j] = (1/size²) Σ_{0 <= di, dj < size} x[n, c, i·s + di, j·s + dj]
+
+    Shapes and ``stride`` as :func:`max_pool2d`. Keeps a floating dtype; integer input
+    gives float64.
+
+    Raises:
+        ValueError: if ``x`` is not 4-D or the window is larger than the input.
+        TypeError / ValueError: if ``size`` or ``stride`` is not an int >= 1.
+    """
+    x, size, stride = _check_pool_args("avg_pool2d", x, size, stride)
+    return _avg_pool2d_forward(x, size, stride)
+
+
+def avg_pool2d_backward(
+    grad_out: np.ndarray, x: np.ndarray, size: int, stride: int | None = None
+) -> np.ndarray:
+    """Gradient of a loss through ``out = avg_pool2d(x, size, stride)``.
+
+    Each input of a window contributes 1/size² of the window's mean, so it receives
+    1/size² of that output's gradient (summed over the windows it belongs to)::
+
+        dL/dx[n, c, y, z] = (1/size²) Σ G[n, c, i, j] over windows (i, j) containing (y, z)
+
+    Only the shape of ``x`` is used. Returns ``dL/dx`` with the shape of ``x``.
+
+    Raises:
+        ValueError: as :func:`avg_pool2d`, or if ``grad_out`` does not have the output's
+            shape.
+    """
+    x, size, stride = _check_pool_args("avg_pool2d_backward", x, size, stride)
+    (out_h, out_w), _ = _pool_offsets(x.shape, size, stride)
+    grad_out = _check_grad_shape("avg_pool2d_backward", grad_out, (*x.shape[:2], out_h, out_w))
+    return _avg_pool2d_backward(grad_out, x.shape, size, stride)
