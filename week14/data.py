@@ -203,3 +203,113 @@ def digits(test_size: float = 0.25, rng: RngLike = 0, *, images: bool = False) -
     y = bunch.target.astype(np.int64)
     train, test = stratified_split_indices(y, test_size, rng)
     return Split(X[train], X[test], y[train], y[test])
+
+
+# --------------------------------------------------------------------------------------
+# Convolution and pooling worked examples (slides: "Convolutions", "Pooling")
+# --------------------------------------------------------------------------------------
+
+_LECTURE_RGB_PATCH = (
+    # The 5×5 interior of the top-left corner of each channel on the slide "Convolutions"
+    # (the slide shows it inside a frame of zero padding).
+    [[156, 155, 156, 158, 158], [153, 154, 157, 159, 159], [149, 151, 155, 158, 159],
+     [146, 146, 149, 153, 158], [145, 143, 143, 148, 158]],  # red
+    [[167, 166, 167, 169, 169], [164, 165, 168, 170, 170], [160, 162, 166, 169, 170],
+     [156, 156, 159, 163, 168], [155, 153, 153, 158, 168]],  # green
+    [[163, 162, 163, 165, 165], [160, 161, 164, 166, 166], [156, 158, 162, 165, 166],
+     [155, 155, 158, 162, 167], [154, 152, 152, 157, 167]],  # blue
+)
+
+_LECTURE_KERNELS = (
+    [[-1, -1, 1], [0, 1, -1], [0, 1, 1]],  # kernel channel #1, applied to red
+    [[1, 0, 0], [1, -1, -1], [1, 0, -1]],  # kernel channel #2, applied to green
+    [[0, 1, 1], [0, 1, 0], [1, -1, 1]],  # kernel channel #3, applied to blue
+)
+
+
+def lecture_conv_example() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The RGB patch, the 3-channel kernel and the bias of the slide "Convolutions".
+
+    Returns ``(x, w, b)`` ready for ``week14.functional.conv2d(x, w, b, padding=1)``:
+
+    - ``x`` (1, 3, 5, 5): one image, channels red, green, blue, the 5×5 corner the slide
+      shows (the slide draws it already zero-padded to 6×6 and more);
+    - ``w`` (1, 3, 3, 3): one filter whose three channels are the slide's kernels #1–#3;
+    - ``b`` (1,): the bias, 1.
+
+    All float64. With padding 1 the first output value is
+    ``308 + (−498) + 164 + 1 = −25``: the red, green and blue windows
+    ``[[0,0,0],[0,156,155],[0,153,154]]``, ... times their kernels, summed, plus the bias.
+    """
+    x = np.array(_LECTURE_RGB_PATCH, dtype=np.float64)[None]
+    w = np.array(_LECTURE_KERNELS, dtype=np.float64)[None]
+    return x, w, np.array([1.0])
+
+
+class PoolingExample(NamedTuple):
+    """A pooling worked example: ``pool(x, size, stride)`` equals ``expected``.
+
+    ``x`` is (1, 1, H, W) and ``expected`` (1, 1, Ho, Wo), both float64, ready for
+    ``week14.functional.max_pool2d`` / ``avg_pool2d``; ``x[0, 0]`` is the slide's grid.
+    Unpacks as ``x, size, stride, expected = lecture_max_pool_example()``.
+    """
+
+    x: np.ndarray
+    size: int
+    stride: int
+    expected: np.ndarray
+
+
+def lecture_max_pool_example() -> PoolingExample:
+    """The 5×5 grid of the slide "Max Pooling", pooled by a 3×3 window with stride 1.
+
+    Every 3×3 window of ``[[3,3,2,1,0],[0,0,1,3,1],[3,1,2,2,3],[2,0,0,2,2],[2,0,0,0,1]]``
+    has maximum 3 except the one at row 2, column 1 (maximum 2), so the result is
+    ``[[3,3,3],[3,3,3],[3,2,3]]``.
+    """
+    grid = [[3, 3, 2, 1, 0], [0, 0, 1, 3, 1], [3, 1, 2, 2, 3], [2, 0, 0, 2, 2], [2, 0, 0, 0, 1]]
+    expected = [[3, 3, 3], [3, 3, 3], [3, 2, 3]]
+    return PoolingExample(
+        np.array(grid, dtype=np.float64)[None, None], 3, 1,
+        np.array(expected, dtype=np.float64)[None, None],
+    )
+
+
+def lecture_avg_pool_example() -> PoolingExample:
+    """The 4×4 grid of the slide "Average pooling", pooled by 2×2 windows with stride 2.
+
+    ``[[7,3,5,2],[8,7,1,6],[4,9,3,9],[0,8,4,5]]`` gives ``[[6.25, 3.5], [5.25, 5.25]]``;
+    the slide works out the first value, (7 + 3 + 8 + 7) / 4 = 6.25.
+    """
+    grid = [[7, 3, 5, 2], [8, 7, 1, 6], [4, 9, 3, 9], [0, 8, 4, 5]]
+    expected = [[6.25, 3.5], [5.25, 5.25]]
+    return PoolingExample(
+        np.array(grid, dtype=np.float64)[None, None], 2, 2,
+        np.array(expected, dtype=np.float64)[None, None],
+    )
+
+
+def sample_image(scale: int = 1) -> np.ndarray:
+    """A real photograph for the kernel demos: Grace Hopper's portrait, which matplotlib
+    ships as ``grace_hopper.jpg`` (slide: "Some examples of kernels").
+
+    Args:
+        scale: shrink factor (int >= 1): each ``scale×scale`` block of pixels becomes its
+            mean (rows and columns that do not fill a block are dropped). The original is
+            600×512; ``scale=4`` gives 150×128, quick to filter in a notebook.
+
+    Returns:
+        float64 RGB image of shape (H, W, 3) with values in [0, 1].
+    """
+    if isinstance(scale, bool) or not isinstance(scale, int | np.integer):
+        raise TypeError(f"sample_image expected scale to be an int, got {type(scale).__name__}")
+    if scale < 1:
+        raise ValueError(f"sample_image expected scale >= 1, got {scale}")
+    import matplotlib.cbook  # imported here so that `import week14.data` stays NumPy-only
+    import matplotlib.image
+
+    path = matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)
+    image = matplotlib.image.imread(path)[..., :3].astype(np.float64) / 255.0
+    height, width = image.shape[0] // scale * scale, image.shape[1] // scale * scale
+    blocks = image[:height, :width].reshape(height // scale, scale, width // scale, scale, 3)
+    return blocks.mean(axis=(1, 3))
