@@ -16,11 +16,12 @@ from week14.data import two_moons
 from week14.layers import Dense
 from week14.model import Sequential
 from week14.optimizers import SGD
-from week14.training import Trainer
+from week14.training import History, Trainer
 from week14.widgets import backprop
 from week14.widgets.backprop import (
     BackpropExplorer,
     BoundaryRecorder,
+    TrainingSnapshots,
     data_limits,
     decision_grid,
     moons_classifier,
@@ -128,8 +129,16 @@ def test_recorder_keeps_the_untrained_grid_and_one_per_epoch():
     np.testing.assert_array_equal(recorder.probs[0], untrained)
     _, _, trained = decision_grid(model, (-1.0, 2.0), (-1.0, 1.5), n=6)
     np.testing.assert_array_equal(recorder.probs[-1], trained)
-    trainer.fit(X, y, epochs=2)
+    history = trainer.fit(X, y, epochs=2)
     assert len(recorder.probs) == 3, "a new fit starts a new recording"
+    run = TrainingSnapshots.from_fit(X, y, recorder, history)
+    np.testing.assert_array_equal(run.probs[-1], recorder.probs[-1])
+    np.testing.assert_array_equal(run.loss, history["loss"])
+    other = History()
+    for epoch in range(5):
+        other.record(epoch, {"loss": 1.0, "accuracy": 0.5})
+    with pytest.raises(ValueError, match="the recorder holds 3 grids but the history 5"):
+        TrainingSnapshots.from_fit(X, y, recorder, other)
 
 
 def test_train_snapshots_learns_the_moons():
