@@ -49,4 +49,5 @@ def test_random_initialisation_breaks_the_symmetry_and_learns_xor():
     assert result.accuracy == 1.0, f"random init should learn XOR, got accuracy {result.accuracy}"
     for init in ("zeros", "ones"):
         stuck = symmetry_experiment(init, rng=0)
-        assert stuck.accuracy <= 0.75, f"{init} init learnt XOR ({stuck.accuracy}) with one unit"
+        # identical units act as one unit, and one unit cannot separate XOR
+        assert stuck.accuracy < 0.85, f"{init} init learnt XOR ({stuck.accuracy}) with one unit"

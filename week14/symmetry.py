@@ -86,8 +86,8 @@ def symmetry_experiment(
     *,
     hidden: int = 8,
     activation: str = "sigmoid",
-    epochs: int = 50,
-    lr: float = 0.5,
+    epochs: int = 100,
+    lr: float = 1.0,
     batch_size: int = 16,
     rng: RngLike = 0,
 ) -> SymmetryResult:
