@@ -13,6 +13,7 @@ from week14.pruning import (
     MaskCallback,
     Splits,
     apply_masks,
+    digits_splits,
     global_masks,
     iterative_magnitude_pruning,
     layerwise_masks,
@@ -35,9 +36,8 @@ fractions = st.floats(0, 1)
 
 
 def _mlp(sizes, seed=0):
-    from week14.model import Sequential
-
     from week14.layers import Dense, ReLU
+    from week14.model import Sequential
 
     rng = np.random.default_rng(seed)
     layers = []
@@ -434,3 +434,15 @@ def test_plot_lottery_uses_a_reversed_log_axis():
         assert any("re-initialisation" in label for label in labels)
     finally:
         plt.close(ax.figure)
+
+
+def test_digits_splits_carve_validation_from_training_and_keep_test_apart():
+    data = digits_splits()
+    sizes = [len(data.y_train), len(data.y_val), len(data.y_test)]
+    assert sizes == [1077, 270, 450], sizes
+    assert data.X_train.shape[1] == 64 and 0.0 <= data.X_train.min() <= data.X_train.max() <= 1.0
+    rows = [{row.tobytes() for row in X} for X in (data.X_train, data.X_val, data.X_test)]
+    overlap = len(rows[0] & rows[2]) + len(rows[1] & rows[2]) + len(rows[0] & rows[1])
+    assert overlap == 0, f"{overlap} images appear in two of train / validation / test"
+    for y in (data.y_train, data.y_val, data.y_test):
+        assert set(np.unique(y)) == set(range(10))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from week14.symmetry import symmetry_experiment, unit_spread, xor_blobs
+from week14.symmetry import symmetry_experiment, unit_spread
 
 
 def test_unit_spread_is_the_largest_distance_between_incoming_vectors():
@@ -18,12 +18,6 @@ def test_unit_spread_is_the_largest_distance_between_incoming_vectors():
         unit_spread(W, np.zeros(2))
 
 
-def test_xor_blobs_labels_are_xor_of_the_signs():
-    X, y = xor_blobs(n=40, noise=0.1, rng=1)
-    assert X.shape == (40, 2) and y.shape == (40,)
-    np.testing.assert_array_equal(y, (np.sign(X[:, 0]) != np.sign(X[:, 1])).astype(int))
-
-
 @pytest.mark.parametrize("activation", ["sigmoid", "relu", "tanh"])
 @pytest.mark.parametrize("init", ["zeros", "ones"])
 def test_constant_initialisation_leaves_hidden_units_identical(init, activation):
@@ -34,8 +28,8 @@ def test_constant_initialisation_leaves_hidden_units_identical(init, activation)
 
 
 def test_constant_initialisation_trains_in_lockstep_or_not_at_all():
-    # sigmoid: the hidden layer learns, but every unit makes the same move
-    lockstep = symmetry_experiment("zeros", activation="sigmoid", rng=0)
+    # ones with sigmoid: the hidden layer learns, but every unit makes the same move
+    lockstep = symmetry_experiment("ones", activation="sigmoid", rng=0)
     assert lockstep.moved > 1e-3 and lockstep.spread < 1e-10, lockstep
     # ReLU from zeros: relu(0) = 0, so the output weights get no gradient and stay 0,
     # and the hidden layer never receives a signal at all
@@ -50,4 +44,4 @@ def test_random_initialisation_breaks_the_symmetry_and_learns_xor():
     for init in ("zeros", "ones"):
         stuck = symmetry_experiment(init, rng=0)
         # identical units act as one unit, and one unit cannot separate XOR
-        assert stuck.accuracy < 0.85, f"{init} init learnt XOR ({stuck.accuracy}) with one unit"
+        assert stuck.accuracy <= 0.75, f"{init} init learnt XOR ({stuck.accuracy}) with one unit"

@@ -7,9 +7,9 @@ a layer of H units is worth one unit. With all-zero weights it is worse still: t
 units after the first layer receive no signal at all in the first step. Random
 initial weights break this symmetry.
 
-:func:`symmetry_experiment` trains a small MLP on an XOR problem with a given
-initialiser and reports how different its hidden units ended up
-(:func:`unit_spread`) and how well it learnt. Equal initial weights (zeros, ones)
+:func:`symmetry_experiment` trains a small MLP on XOR with a given initialiser and
+reports how different its hidden units ended up (:func:`unit_spread`) and how well it
+learnt. Equal initial weights (zeros, ones)
 give spread 0 (up to rounding) and XOR stays unlearnt, since one unit cannot
 represent it; random initial weights give distinct units that learn it.
 """
@@ -60,7 +60,7 @@ class SymmetryResult(NamedTuple):
     ``spread``: :func:`unit_spread` of the hidden layer after training.
     ``moved``: largest change of any hidden-layer weight or bias during training (0
     means the hidden layer never learnt anything, e.g. zeros with ReLU).
-    ``accuracy``: training accuracy of the trained network on the XOR points.
+    ``accuracy``: accuracy of the trained network on the four XOR points.
     """
 
     spread: float
@@ -68,27 +68,13 @@ class SymmetryResult(NamedTuple):
     accuracy: float
 
 
-def xor_blobs(n: int = 64, noise: float = 0.2, rng: RngLike = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Points around the four corners (±1, ±1), labelled 1 where the signs differ (XOR).
-
-    Returns ``X`` of shape (n, 2) and integer labels ``y`` of shape (n,); corner
-    ``i % 4`` for point i, Gaussian noise of standard deviation ``noise``.
-    """
-    corners = np.array([[1.0, 1.0], [-1.0, -1.0], [1.0, -1.0], [-1.0, 1.0]])
-    labels = np.array([0, 0, 1, 1])
-    which = np.arange(n) % 4
-    X = corners[which] + noise * as_generator(rng).normal(size=(n, 2))
-    return X, labels[which]
-
-
 def symmetry_experiment(
     init: str | Initializer,
     *,
     hidden: int = 8,
     activation: str = "sigmoid",
-    epochs: int = 100,
+    epochs: int = 300,
     lr: float = 1.0,
-    batch_size: int = 16,
     rng: RngLike = 0,
 ) -> SymmetryResult:
     """Train a 2-``hidden``-2 MLP on XOR with all weights from ``init``; measure symmetry.
@@ -97,26 +83,31 @@ def symmetry_experiment(
     in ``week14.initializers`` such as "zeros", "ones", "glorot_uniform", or a
     callable); biases start at zero (equal biases cannot break symmetry, so they do
     not matter here). The network is Dense → ``activation`` → Dense (logits),
-    trained with softmax cross-entropy and plain SGD on :func:`xor_blobs`.
+    trained with softmax cross-entropy and full-batch gradient descent on the four
+    XOR points of :func:`week14.data.xor`.
 
     Why constant weights stay symmetric: if column j of W₁ equals column k and row j
     of W₂ equals row k, units j and k have equal activations, so
     dL/dh_j = δ·W₂[j] = δ·W₂[k] = dL/dh_k, and both columns (and rows) receive equal
     gradients: the equality survives every step. With zeros, W₂ = 0 also makes
-    dL/dh = 0 in the first step, so W₁ does not move at first (and with ReLU, whose
-    output at 0 is 0, never moves at all).
+    dL/dh = 0, so W₁ does not move at first; with ReLU (output 0 at 0) it never does.
+    On XOR it is starker still: the four points are balanced, so for constant
+    hidden activations the full-batch gradient of W₂ sums to zero and zero weights
+    never move at all, while ones with sigmoid or tanh do move, in lockstep (see
+    ``SymmetryResult.moved``).
 
     Args:
         init: initialiser for both weight matrices.
         hidden: number of hidden units (>= 2 to have something to compare).
         activation: hidden activation name (see ``week14.layers.activation_layer``).
-        epochs, lr, batch_size: training settings.
-        rng: seed or Generator for the data, the random initial weights and shuffling.
+        epochs, lr: training settings (one full-batch step per epoch).
+        rng: seed or Generator for the random initial weights.
 
     Returns:
         :class:`SymmetryResult`: spread of the hidden units after training, how far
         the hidden layer moved, and training accuracy.
     """
+    from week14.data import xor
     from week14.layers import Dense, activation_layer
     from week14.model import Sequential
     from week14.optimizers import SGD
@@ -125,7 +116,7 @@ def symmetry_experiment(
     if isinstance(hidden, bool) or not isinstance(hidden, int) or hidden < 2:
         raise ValueError(f"hidden must be an int >= 2 (units to compare), got {hidden!r}")
     gen = as_generator(rng)
-    X, y = xor_blobs(rng=gen)
+    X, y = xor()
     first = Dense(2, hidden, weight_init=init, rng=gen)
     second = Dense(hidden, 2, weight_init=init, rng=gen)
     model = Sequential([first, activation_layer(activation), second])
@@ -134,8 +125,7 @@ def symmetry_experiment(
         model,
         loss="cross_entropy",
         optimizer=SGD(lr),
-        batch_size=batch_size,
-        seed=int(gen.integers(2**31)),
+        batch_size=len(X),
         progress=False,
     )
     trainer.fit(X, y, epochs)
