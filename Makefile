@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: help setup test lint lab grade bench release bundle clean
+.PHONY: help setup system-deps test lint lab grade bench release bundle clean
 
 help:
 	@echo "make lab    - open JupyterLab on the student notebooks (installs first)"
@@ -22,10 +22,21 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
+# Debian packages the tests use: Chromium for the browser tests. Installed when
+# missing if we are root; otherwise the command to run is printed.
+SYSTEM_PACKAGES := chromium
+system-deps:
+	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "please run: sudo apt-get install -y $$missing"; exit 1; fi; \
+	fi
+
 lint: setup
 	$(BIN)/ruff check week14 autograder tests benchmarks
 
-test: lint
+test: lint system-deps
 	$(BIN)/python -m pytest
 
 lab: setup
