@@ -248,5 +248,5 @@ class CostExplorer(Explorer):
                      label=f"best line (J = {best_cost:.3f})")
         ax_cost.set(xlabel="slope w", ylabel="intercept b", title="cost J(w, b)")
         ax_cost.legend(fontsize=7, loc="upper right")
-        fig.tight_layout()
+        fig.subplots_adjust(left=0.07, right=0.98, bottom=0.15, top=0.9, wspace=0.25)
         self.show_figure(fig)

@@ -207,5 +207,5 @@ class FeedforwardExplorer(Explorer):
         shown = ", ".join(f"{v:.2f}" for v in x)
         out = ", ".join(f"{v:.2f}" for v in columns[-1].values)
         ax.set_title(f"f({shown}) = ({out})", fontsize=10)
-        fig.tight_layout()
+        fig.subplots_adjust(left=0.01, right=0.99, bottom=0.02, top=0.9)
         self.show_figure(fig)
