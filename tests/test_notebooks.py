@@ -8,7 +8,10 @@ exactly the points of the test cells that grade that answer.
 
 from __future__ import annotations
 
+import ast
 import json
+import re
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -50,6 +53,30 @@ def tests_of_first_answer(path: Path) -> set[str]:
 @pytest.mark.parametrize("name", NAMES)
 def test_source_is_committed_clean(name):
     assert structural_problems(SOURCE_DIR / ASSIGNMENT / name) == []
+
+
+def hidden_check_calls(source: str) -> list[ast.Call]:
+    """The grading.check_* calls inside a cell's hidden-test regions."""
+    calls = []
+    for region in re.findall(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", source,
+                             re.DOTALL):
+        for node in ast.walk(ast.parse(textwrap.dedent(region))):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and node.func.attr.startswith("check_")):
+                calls.append(node)
+    return calls
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_hidden_tests_hide_their_values(name):
+    """Hidden checks pass hidden=True, so failure messages show no inputs or answers."""
+    calls = [call for cell in cells(SOURCE_DIR / ASSIGNMENT / name)
+             for call in hidden_check_calls(text(cell))]
+    assert calls, f"{name} has no hidden checks"
+    loud = [ast.unparse(c)[:80] for c in calls
+            if not any(k.arg == "hidden" and getattr(k.value, "value", None) is True
+                       for k in c.keywords)]
+    assert not loud, f"hidden checks without hidden=True in {name}: {loud}"
 
 
 @pytest.mark.parametrize("name", NAMES)
