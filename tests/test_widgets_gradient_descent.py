@@ -201,7 +201,7 @@ def test_explorer_redraws_for_every_unit_and_reports_divergence(capsys):
     assert set(explorer.controls) == {"unit", "lr", "steps", "w1_start", "w2_start"}
     capsys.readouterr()
     explorer.set(lr=1.0, steps=40)
-    assert "so this run diverges" in capsys.readouterr().out
+    assert "so this run does not converge" in capsys.readouterr().out
     explorer.set(lr=0.01)
     assert "so this run converges" in capsys.readouterr().out
     explorer.set(unit="sigmoid", w1_start=2.0, w2_start=-3.0, steps=0)

@@ -7,7 +7,7 @@ Slides: "Gradient Descent Rule", "Gradient Descent Rule or Sigmoid", "Gradient d
 linear unit ŷ = Xw and a sigmoid unit ŷ = σ(Xw). The left panel draws the path of the
 weights over the contours of SSE(w); the right panel draws the cost after every step.
 The gradient only says which way is downhill; η decides how far each step goes: too
-small and the path crawls, too large (for the linear unit: η ≥ 2/λ_max(XᵀX)) and every
+small and the path crawls, too large (for the linear unit: η > 2/λ_max(XᵀX)) and every
 step overshoots further than the last, so the path leaves the picture and the cost
 explodes.
 
@@ -101,10 +101,12 @@ def demo_problem(
 def stable_lr_limit(X: np.ndarray) -> float:
     """The largest stable learning rate for a linear unit's SSE: 2 / λ_max(XᵀX).
 
-    SSE(w) = ½‖Xw − y‖² has the constant Hessian H = XᵀX, so the error of gradient
-    descent evolves as e_{t+1} = (I − ηH) e_t. It shrinks along every eigenvector iff
-    |1 − ηλ| < 1 for every eigenvalue λ of H, i.e. iff η < 2/λ_max (slide: Impact of
-    different learning rates). At η = 1/λ_max the steepest direction is solved in one step.
+    SSE(w) = ½‖Xw − y‖² has the constant Hessian H = XᵀX, so the error e_t = w_t − w*
+    of gradient descent evolves exactly as e_{t+1} = (I − ηH) e_t. Along an eigenvector
+    of H with eigenvalue λ > 0 it is multiplied by 1 − ηλ at every step, so it shrinks
+    from every start iff |1 − ηλ| < 1 for all of them, i.e. iff η < 2/λ_max (slide: Impact
+    of different learning rates). At η = 1/λ_max the steepest direction is solved in one
+    step; above 2/λ_max gradient descent diverges from almost every start.
 
     Args:
         X: inputs, shape (n, d), not all zero.
@@ -282,9 +284,9 @@ class GradientDescentExplorer(Explorer):
         fig.subplots_adjust(left=0.08, right=0.98, bottom=0.15, top=0.9, wspace=0.3)
         self.show_figure(fig)
         if unit == "linear":
-            verdict = "converges" if lr < self.lr_limit else "diverges"
-            print(f"η = {lr:.3g}; the linear unit converges iff η < 2/λ_max(XᵀX) = "
-                  f"{self.lr_limit:.3g}, so this run {verdict}.")
+            verdict = "converges" if lr < self.lr_limit else "does not converge"
+            print(f"η = {lr:.3g}; gradient descent on the linear unit converges from every "
+                  f"start iff η < 2/λ_max(XᵀX) = {self.lr_limit:.3g}, so this run {verdict}.")
         else:
-            print(f"η = {lr:.3g}; the sigmoid unit's gradient is at most a quarter of a "
-                  "linear unit's (σ′ ≤ 1/4), and it vanishes on the plateaus.")
+            print(f"η = {lr:.3g}; the sigmoid unit scales each example's error by "
+                  "σ′ = ŷ(1 − ŷ) ≤ 1/4, so its steps are short, and nearly zero on plateaus.")
