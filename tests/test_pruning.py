@@ -446,3 +446,15 @@ def test_digits_splits_carve_validation_from_training_and_keep_test_apart():
     assert overlap == 0, f"{overlap} images appear in two of train / validation / test"
     for y in (data.y_train, data.y_val, data.y_test):
         assert set(np.unique(y)) == set(range(10))
+
+
+def test_mask_callback_and_pruning_rounds_reject_bad_arguments():
+    with pytest.raises(TypeError, match="boolean numpy array"):
+        MaskCallback({"0.W": np.ones((4, 6))})
+    model = _mlp([4, 6, 3])
+    with pytest.raises(ValueError, match="rounds must be >= 0"):
+        iterative_magnitude_pruning(model, lambda m, masks: None, rounds=-1)
+    with pytest.raises(TypeError, match="rounds must be an int"):
+        iterative_magnitude_pruning(model, lambda m, masks: None, rounds=2.0)
+    with pytest.raises(ValueError, match="output_fraction must be in"):
+        iterative_magnitude_pruning(model, lambda m, masks: None, rounds=1, output_fraction=2)

@@ -514,8 +514,10 @@ def iterative_magnitude_pruning(
         ``rounds + 1`` :class:`PruningRound` (round 0 = dense), each with its masks,
         the fraction of prunable weights remaining and the train outcome.
     """
-    if isinstance(rounds, bool) or not isinstance(rounds, int | np.integer) or rounds < 0:
-        raise ValueError(f"rounds must be a non-negative integer, got {rounds!r}")
+    if isinstance(rounds, bool) or not isinstance(rounds, int | np.integer):
+        raise TypeError(f"rounds must be an int, got {type(rounds).__name__}")
+    if rounds < 0:
+        raise ValueError(f"rounds must be >= 0, got {rounds}")
     initial = _copy_parameters(model)
     keys = list(prunable_weights(model))
     fractions = _round_fractions(keys, fraction, output_fraction)
@@ -527,8 +529,7 @@ def iterative_magnitude_pruning(
             masks = layerwise_masks(prunable_weights(model), fractions, masks)
             rewind(model, initial, masks)
         outcome = train(model, masks)
-        remaining = sparsity_report(masks).total.remaining
-        history.append(PruningRound(r, {k: m.copy() for k, m in masks.items()}, remaining, outcome))
+        history.append(PruningRound(r, masks, sparsity_report(masks).total.remaining, outcome))
     return history
 
 
@@ -798,6 +799,7 @@ def plot_lottery(result: LotteryResult, ax: Any = None) -> Any:
     Returns the matplotlib Axes (a new figure's if ``ax`` is None).
     """
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 4))
@@ -813,7 +815,10 @@ def plot_lottery(result: LotteryResult, ax: Any = None) -> Any:
         ax.fill_between(x, mean - std, mean + std, color=colour, alpha=0.2)
     ax.axhline(100 * rows[0]["ticket_mean"], color="grey", linestyle=":", label="dense")
     ax.set_xscale("log")
-    ax.set_xlim(x.max() * 1.15, x.min() / 1.15)
+    ax.set_xlim(x.max() * 1.15, x.min() / 1.15)  # reversed: sparser to the right
+    ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+    ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel("weights remaining (%)")
     ax.set_ylabel("test accuracy (%)")
     n_seeds = len({rec.seed for rec in result.records})
