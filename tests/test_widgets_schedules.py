@@ -12,7 +12,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from week14.schedules import ConstantLR, ExponentialDecay, ReduceLROnPlateau, StepDecay
+from week14.training import History
 from week14.widgets.schedules import (
+    MAX_MARKED_DROPS,
     SCHEDULE_KINDS,
     DigitsProblem,
     ScheduleExplorer,
@@ -167,12 +169,27 @@ def test_schedule_figure_draws_without_changing_the_histories(problem):
         assert rate_ax.get_yscale() == loss_ax.get_yscale() == "log"
         assert rate_ax.get_title() == "step"
         drawn = {line.get_label() for line in loss_ax.get_lines()}
-        assert {"train loss", "validation loss", "constant: train", "constant: val"} <= drawn
+        assert {"train", "validation", "constant lr: train", "constant lr: val"} <= drawn
         # two drops (epochs 2 and 4), one dotted line per panel each
         assert sum(line.get_linestyle() == ":" for line in rate_ax.get_lines()) == 2
     finally:
         plt.close(fig)
     assert (history.history, baseline.history) == saved
+
+
+def test_schedule_figure_does_not_mark_a_smooth_decay():
+    import matplotlib.pyplot as plt
+
+    history = History()
+    for epoch, lr in enumerate(ExponentialDecay(1.0, 0.8).curve(MAX_MARKED_DROPS + 3)):
+        history.record(epoch, {"loss": 1.0 / (epoch + 1), "val_loss": 1.2 / (epoch + 1),
+                               "lr": float(lr)})
+    fig = schedule_figure(history)
+    try:
+        marks = [line for ax in fig.axes for line in ax.get_lines() if line.get_linestyle() == ":"]
+        assert marks == [], f"{len(marks)} drop markers drawn for a rate that drops every epoch"
+    finally:
+        plt.close(fig)
 
 
 # ------------------------------------------------------------------ the explorer
