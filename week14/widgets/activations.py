@@ -29,7 +29,9 @@ from week14.gradcheck import relative_error
 from week14.widgets._base import Explorer
 
 DEFAULT_X = np.linspace(-5.0, 5.0, 400)
-"""The explorer's grid: 400 points, an even number, so x = 0 (the kinks) is not on it."""
+"""The explorer's grid (read-only): 400 points, an even number, so x = 0 (the kinks) is
+not on it."""
+DEFAULT_X.flags.writeable = False
 
 
 def takes_alpha(name: str) -> bool:
