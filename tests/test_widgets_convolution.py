@@ -121,3 +121,11 @@ def test_explorer_grayscale_switch_on_a_colour_image(capsys):
 def test_explorer_disables_colour_for_a_grayscale_image():
     explorer = view.ConvolutionExplorer(PHOTO[..., 0])
     assert explorer.controls["colour"].disabled
+
+
+def test_explorer_reports_a_custom_weight_that_is_not_a_number(capsys):
+    explorer = view.ConvolutionExplorer(PHOTO)
+    capsys.readouterr()
+    explorer.set(choice="custom", w11=float("nan"))
+    assert "Cannot use this kernel: kernel_matrix expected 9 finite numbers" in (
+        capsys.readouterr().out)

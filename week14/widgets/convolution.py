@@ -181,7 +181,11 @@ class ConvolutionExplorer(Explorer):
                **boxes: float) -> None:
         import matplotlib.pyplot as plt
 
-        kernel = kernel_matrix(choice, [boxes[name] for name in BOXES])
+        try:
+            kernel = kernel_matrix(choice, [boxes[name] for name in BOXES])
+        except ValueError as err:
+            print(f"Cannot use this kernel: {err}")
+            return
         if choice != CUSTOM:
             self._show_preset(kernel)
         for name in BOXES:
