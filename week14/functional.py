@@ -568,12 +568,15 @@ def _max_pool2d_forward(x: np.ndarray, size: int, stride: int) -> tuple[np.ndarr
     _, slices = _pool_offsets(x.shape, size, stride)
     rows, cols = slices[0]
     out = x[:, :, rows, cols].copy()
-    argmax = np.zeros(out.shape, dtype=np.intp)
+    argmax = np.zeros(out.shape, dtype=np.min_scalar_type(size * size - 1))
+    larger = np.empty(out.shape, dtype=bool)
     for k, (rows, cols) in enumerate(slices[1:], start=1):
         candidate = x[:, :, rows, cols]
-        larger = candidate > out  # strictly: on a tie the earlier (first) maximum stays
-        np.copyto(out, candidate, where=larger)
-        argmax[larger] = k
+        np.greater(candidate, out, out=larger)  # strictly: on a tie the first maximum stays
+        np.maximum(out, candidate, out=out)
+        # argmax becomes k where this offset is larger: k exceeds every earlier index, so
+        # max(argmax, k·larger) does it without a (slow, unpredictable) masked write.
+        np.maximum(argmax, larger * argmax.dtype.type(k), out=argmax)
     return out, argmax
 
 
@@ -584,7 +587,7 @@ def _max_pool2d_backward(
     _, slices = _pool_offsets(x_shape, size, stride)
     dx = np.zeros(x_shape, dtype=np.result_type(grad_out.dtype, np.float32))
     for k, (rows, cols) in enumerate(slices):
-        dx[:, :, rows, cols] += np.where(argmax == k, grad_out, 0)
+        dx[:, :, rows, cols] += grad_out * (argmax == k)
     return dx
 
 

@@ -1,0 +1,305 @@
+"""Convolution and pooling speed: week14's NumPy code against its loop version and
+against PyTorch on the CPU, plus time-to-98 % on the digits for the CNN.
+
+Run with ``make bench`` or ``.venv/bin/python benchmarks/conv.py``. PyTorch is optional:
+without it, only the baselines measured in this run without it are printed. Every
+number is a ratio against a baseline measured in the same run (``ratio = week14 time /
+baseline time``: below 1 means week14 is faster), float32, the library's default
+BLAS and PyTorch threads. Times are the minimum over interleaved rounds, which is the
+most stable statistic on a shared machine.
+
+Sections:
+
+1. ``conv2d`` (vectorised) against ``conv2d_naive`` (loops), forward;
+2. the ``Conv2D`` layer against ``torch.nn.functional.conv2d``, forward and
+   forward + backward (dx, dW, db), on four shapes (N, C, H, W, F, k, pad);
+3. ``MaxPool2D`` / ``AvgPool2D`` against PyTorch's pooling, forward + backward;
+4. time-to-98 % test accuracy on the digits: ``week14.cnn.digits_cnn`` trained by the
+   ``Trainer`` against the same network in PyTorch, with the same initial weights and
+   the same batch order.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+from week14.cnn import digits_cnn
+from week14.data import digits
+from week14.functional import conv2d, conv2d_naive
+from week14.layers import AvgPool2D, Conv2D, MaxPool2D
+from week14.optimizers import SGD
+from week14.training import Trainer
+
+try:
+    import torch
+except ImportError:  # PyTorch is optional: the torch columns are skipped
+    torch = None
+
+SHAPES = [  # (N, C, H, W, F, k, pad), all stride 1
+    (64, 1, 8, 8, 16, 3, 1),
+    (64, 16, 8, 8, 32, 3, 1),
+    (64, 3, 32, 32, 16, 3, 1),
+    (32, 16, 28, 28, 32, 5, 2),
+]
+POOL_SHAPES = [(64, 16, 8, 8), (64, 16, 32, 32)]
+DTYPE = np.float32
+TARGET_ACCURACY = 0.98
+MAX_EPOCHS = 15
+CNN_SEEDS = range(5)
+
+
+def per_call(fn: Callable[[], object], budget: float = 0.05) -> int:
+    """How many calls of ``fn`` take about ``budget`` seconds (at least one)."""
+    start = time.perf_counter()
+    fn()
+    once = time.perf_counter() - start
+    return max(1, int(budget / max(once, 1e-7)))
+
+
+def interleaved_min(fns: list[Callable[[], object]], rounds: int = 15) -> list[float]:
+    """Seconds per call of each function: the minimum over ``rounds`` rounds, the
+    functions taking turns within each round so that they share the machine's noise."""
+    counts = [per_call(fn) for fn in fns]
+    best = [float("inf")] * len(fns)
+    for _ in range(rounds):
+        for i, (fn, count) in enumerate(zip(fns, counts, strict=True)):
+            start = time.perf_counter()
+            for _ in range(count):
+                fn()
+            best[i] = min(best[i], (time.perf_counter() - start) / count)
+    return best
+
+
+def geometric_mean(values: list[float]) -> float:
+    return float(np.exp(np.mean(np.log(values))))
+
+
+def shape_label(shape: tuple[int, ...]) -> str:
+    n, c, h, w, f, k, pad = shape
+    return f"({n},{c},{h},{w}) F{f} k{k} p{pad}"
+
+
+# ---------------------------------------------------------------- 1. fast vs loops
+
+
+def bench_naive() -> None:
+    print("\n1. conv2d (vectorised) vs conv2d_naive (loops), forward, float32")
+    print(f"   {'shape':<28}{'loops ms':>11}{'fast ms':>10}{'speed-up':>10}")
+    rng = np.random.default_rng(0)
+    for shape in SHAPES:
+        n, c, h, w, f, k, pad = shape
+        x = rng.standard_normal((n, c, h, w), dtype=DTYPE)
+        weight = rng.standard_normal((f, c, k, k), dtype=DTYPE)
+        start = time.perf_counter()
+        conv2d_naive(x, weight, None, 1, pad)  # seconds: timed once
+        slow = time.perf_counter() - start
+        (fast,) = interleaved_min([lambda: conv2d(x, weight, None, 1, pad)])  # noqa: B023
+        print(f"   {shape_label(shape):<28}{slow * 1e3:>11.1f}{fast * 1e3:>10.2f}"
+              f"{slow / fast:>9.0f}×")
+
+
+# ---------------------------------------------------------------- 2. conv vs PyTorch
+
+
+def conv_contestants(shape: tuple[int, ...], rng: np.random.Generator) -> list[Callable]:
+    """Forward and forward + backward, ours then torch's, on the same data and weights."""
+    n, c, h, w, f, k, pad = shape
+    x = rng.standard_normal((n, c, h, w), dtype=DTYPE)
+    layer = Conv2D(c, f, k, padding=pad, rng=0, dtype=DTYPE)
+    grad = rng.standard_normal(layer.forward(x).shape, dtype=DTYPE)
+    tx = torch.from_numpy(x).requires_grad_()
+    tw = torch.from_numpy(layer.params["W"].copy()).requires_grad_()
+    tb = torch.from_numpy(layer.params["b"].copy()).requires_grad_()
+    tgrad = torch.from_numpy(grad)
+
+    def ours_forward() -> None:
+        layer.forward(x)
+
+    def torch_forward() -> None:
+        with torch.no_grad():
+            torch.nn.functional.conv2d(tx, tw, tb, padding=pad)
+
+    def ours_training() -> None:
+        layer.forward(x)
+        layer.backward(grad)
+
+    def torch_training() -> None:
+        tx.grad = tw.grad = tb.grad = None
+        torch.nn.functional.conv2d(tx, tw, tb, padding=pad).backward(tgrad)
+
+    # The two sides compute the same thing: check before timing.
+    ours_training()
+    torch_training()
+    np.testing.assert_allclose(layer.grads["W"], tw.grad.numpy(), rtol=2e-3, atol=2e-3)
+    return [ours_forward, torch_forward, ours_training, torch_training]
+
+
+def bench_conv_vs_torch() -> None:
+    print("\n2. Conv2D layer vs torch.nn.functional.conv2d, float32 "
+          "(ratio = week14 / torch; < 1: week14 faster)")
+    print(f"   {'shape':<28}{'fwd ms':>8}{'torch':>8}{'ratio':>7}"
+          f"{'fwd+bwd ms':>12}{'torch':>8}{'ratio':>7}")
+    rng = np.random.default_rng(0)
+    forward_ratios, training_ratios = [], []
+    for shape in SHAPES:
+        fwd, tfwd, train, ttrain = interleaved_min(conv_contestants(shape, rng))
+        forward_ratios.append(fwd / tfwd)
+        training_ratios.append(train / ttrain)
+        print(f"   {shape_label(shape):<28}{fwd * 1e3:>8.2f}{tfwd * 1e3:>8.2f}"
+              f"{fwd / tfwd:>7.2f}{train * 1e3:>12.2f}{ttrain * 1e3:>8.2f}"
+              f"{train / ttrain:>7.2f}")
+    print(f"   {'geometric mean':<28}{'':>16}{geometric_mean(forward_ratios):>7.2f}"
+          f"{'':>20}{geometric_mean(training_ratios):>7.2f}")
+
+
+# ---------------------------------------------------------------- 3. pooling vs PyTorch
+
+
+def pool_contestants(layer, torch_pool: Callable, x: np.ndarray) -> list[Callable]:
+    """Forward + backward through ``layer`` and through ``torch_pool(x, 2)``."""
+    grad = np.ones_like(layer.forward(x))
+    tx = torch.from_numpy(x).requires_grad_()
+    tgrad = torch.from_numpy(grad)
+
+    def ours() -> None:
+        layer.forward(x)
+        layer.backward(grad)
+
+    def theirs() -> None:
+        tx.grad = None
+        torch_pool(tx, 2).backward(tgrad)
+
+    return [ours, theirs]
+
+
+def bench_pool_vs_torch() -> None:
+    print("\n3. pooling layers vs torch max_pool2d / avg_pool2d, 2×2 stride 2, "
+          "forward + backward, float32")
+    print(f"   {'input':<20}{'max ms':>8}{'torch':>8}{'ratio':>7}"
+          f"{'avg ms':>8}{'torch':>8}{'ratio':>7}")
+    rng = np.random.default_rng(0)
+    for shape in POOL_SHAPES:
+        x = rng.standard_normal(shape, dtype=DTYPE)
+        mx, tmx = interleaved_min(pool_contestants(MaxPool2D(2),
+                                                   torch.nn.functional.max_pool2d, x))
+        av, tav = interleaved_min(pool_contestants(AvgPool2D(2),
+                                                   torch.nn.functional.avg_pool2d, x))
+        print(f"   {str(shape):<20}{mx * 1e3:>8.3f}{tmx * 1e3:>8.3f}{mx / tmx:>7.2f}"
+              f"{av * 1e3:>8.3f}{tav * 1e3:>8.3f}{av / tav:>7.2f}")
+
+
+# ---------------------------------------------------------------- 4. time to 98 %
+
+
+def torch_copy_of(model) -> object:
+    """The digits CNN in PyTorch with the NumPy model's current weights."""
+    nn = torch.nn
+    net = nn.Sequential(
+        nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(128, 10),
+    )
+    params = model.parameters()
+    with torch.no_grad():
+        for i in (0, 3):
+            net[i].weight.copy_(torch.from_numpy(params[f"{i}.W"]))
+            net[i].bias.copy_(torch.from_numpy(params[f"{i}.b"]))
+        net[7].weight.copy_(torch.from_numpy(params["7.W"].T.copy()))  # ours is (in, out)
+        net[7].bias.copy_(torch.from_numpy(params["7.b"]))
+    return net
+
+
+def time_to_target_numpy(seed: int, data) -> tuple[int | None, float]:
+    """Epochs and training seconds until the test accuracy reaches the target."""
+    X_train, X_test, y_train, y_test = data
+    model = digits_cnn(rng=seed)
+    trainer = Trainer(model, "cross_entropy", SGD(0.05, momentum=0.9), batch_size=32,
+                      seed=seed, progress=False)
+    seconds = 0.0
+    for epoch in range(1, MAX_EPOCHS + 1):
+        start = time.perf_counter()
+        trainer.fit(X_train, y_train, epochs=1)
+        seconds += time.perf_counter() - start
+        if trainer.evaluate(X_test, y_test)["accuracy"] >= TARGET_ACCURACY:
+            return epoch, seconds
+    return None, seconds
+
+
+def time_to_target_torch(seed: int, data) -> tuple[int | None, float]:
+    """The same as :func:`time_to_target_numpy` in PyTorch: the same initial weights,
+    the same batches in the same order (the Trainer's permutation stream), SGD with
+    momentum 0.9 (PyTorch's form, equal to ours at a constant learning rate)."""
+    X_train, X_test, y_train, y_test = data
+    net = torch_copy_of(digits_cnn(rng=seed))
+    optimizer = torch.optim.SGD(net.parameters(), lr=0.05, momentum=0.9)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    order_rng = np.random.default_rng(seed)  # what Trainer(seed=seed) draws from
+    X, y = torch.from_numpy(X_train), torch.from_numpy(y_train)
+    Xt, yt = torch.from_numpy(X_test), torch.from_numpy(y_test)
+    seconds = 0.0
+    for epoch in range(1, MAX_EPOCHS + 1):
+        start = time.perf_counter()
+        order = torch.from_numpy(order_rng.permutation(len(y_train)))
+        for batch in order.split(32):
+            optimizer.zero_grad()
+            loss_fn(net(X[batch]), y[batch]).backward()
+            optimizer.step()
+        seconds += time.perf_counter() - start
+        with torch.no_grad():
+            accuracy = (net(Xt).argmax(1) == yt).double().mean().item()
+        if accuracy >= TARGET_ACCURACY:
+            return epoch, seconds
+    return None, seconds
+
+
+def bench_time_to_target() -> None:
+    versus = " vs the same CNN in PyTorch" if torch is not None else ""
+    print(f"\n4. digits CNN, time to {TARGET_ACCURACY:.0%} test accuracy (at most "
+          f"{MAX_EPOCHS} epochs, batch 32, SGD lr 0.05 momentum 0.9, float32){versus}")
+    X_train, X_test, y_train, y_test = digits(images=True)
+    data = (X_train.astype(DTYPE), X_test.astype(DTYPE), y_train, y_test)
+    header = f"   {'seed':<6}{'epochs':>7}{'seconds':>9}"
+    if torch is not None:
+        header += f"{'torch epochs':>14}{'seconds':>9}{'ratio':>7}"
+    print(header)
+    ours_times, torch_times = [], []
+    for seed in CNN_SEEDS:
+        epochs, seconds = time_to_target_numpy(seed, data)
+        line = f"   {seed:<6}{epochs or '-':>7}{seconds:>9.2f}"
+        if epochs:
+            ours_times.append(seconds)
+        if torch is not None:
+            t_epochs, t_seconds = time_to_target_torch(seed, data)
+            line += f"{t_epochs or '-':>14}{t_seconds:>9.2f}"
+            if epochs and t_epochs:
+                torch_times.append(t_seconds)
+                line += f"{seconds / t_seconds:>7.2f}"
+        print(line)
+    if ours_times:
+        summary = f"   median time to {TARGET_ACCURACY:.0%}: week14 {np.median(ours_times):.2f} s"
+        if torch_times:
+            summary += f", torch {np.median(torch_times):.2f} s"
+        print(summary + "  ('-': not reached)")
+
+
+def main() -> None:
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"NumPy {np.__version__}, torch {torch.__version__ if torch else 'not installed'}; "
+          f"{os.cpu_count()} CPUs, load average {load:.1f}")
+    if torch is not None:
+        print(f"torch threads: {torch.get_num_threads()}")
+    bench_naive()
+    if torch is not None:
+        bench_conv_vs_torch()
+        bench_pool_vs_torch()
+    else:
+        print("\n(PyTorch not installed: sections 2 and 3 and the torch column of 4 skipped)")
+    bench_time_to_target()
+
+
+if __name__ == "__main__":
+    main()
