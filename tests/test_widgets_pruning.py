@@ -228,3 +228,19 @@ def test_explorer_sets_controls_and_computes_each_curve_once(problem, model):
         explorer.set(sparsity=0.5)
     with pytest.raises(ValueError, match="give both X and y"):
         PruningExplorer(model, problem.X_test)
+
+
+def test_explorer_uses_curves_it_is_given(problem, model):
+    given_curve = np.linspace(1.0, 0.1, CURVE_FRACTIONS.size)
+    explorer = PruningExplorer(model, problem.X_test, problem.y_test,
+                               curves={"global": given_curve})
+    np.testing.assert_array_equal(explorer.curve("global"), given_curve)
+    expected = accuracy_curve(model, problem.X_test, problem.y_test, CURVE_FRACTIONS,
+                              "layerwise")
+    np.testing.assert_array_equal(explorer.curve("layerwise"), expected,
+                                  err_msg="a scope not given is computed")
+    with pytest.raises(ValueError, match=r"curves\['global'\] must hold one accuracy per"):
+        PruningExplorer(model, problem.X_test, problem.y_test, curves={"global": [0.5, 0.4]})
+    with pytest.raises(ValueError, match="scope must be one of"):
+        PruningExplorer(model, problem.X_test, problem.y_test,
+                        curves={"neurons": given_curve})

@@ -72,6 +72,15 @@ CURVE_FRACTIONS = np.array(
 accuracy falls)."""
 
 
+def _one_blas_thread() -> Any:
+    """Context manager limiting BLAS to one thread: this module's matrix products are far
+    too small for threads to pay off, and on a busy machine threads that wait for one
+    another make every product several times slower."""
+    from threadpoolctl import threadpool_limits  # installed with scikit-learn
+
+    return threadpool_limits(limits=1, user_api="blas")
+
+
 def _check_scope(scope: object) -> Scope:
     if scope not in SCOPES:
         raise ValueError(f"scope must be one of {list(SCOPES)}, got {scope!r}")
@@ -99,8 +108,6 @@ def train_digits_mlp(
         The trained ``Sequential``; its prunable weights are ``"0.W"`` (64, hidden) and
         ``"2.W"`` (hidden, 10).
     """
-    from threadpoolctl import threadpool_limits  # installed with scikit-learn
-
     from week14.layers import Dense, ReLU
     from week14.model import Sequential
     from week14.optimizers import SGD
@@ -115,9 +122,7 @@ def train_digits_mlp(
                         Dense(hidden, n_classes, rng=gen)])
     trainer = Trainer(model, "cross_entropy", SGD(0.1, momentum=0.9), batch_size=32,
                       metrics=(), seed=gen, progress=False)
-    # One BLAS thread: these products are far too small for threads to pay off, and on a
-    # busy machine waiting threads make every step several times slower.
-    with threadpool_limits(limits=1, user_api="blas"):
+    with _one_blas_thread():
         trainer.fit(data.X_train, data.y_train, epochs)
     return model
 
@@ -187,7 +192,9 @@ def accuracy_curve(
     fractions = np.asarray(fractions, dtype=np.float64)
     if fractions.ndim != 1:
         raise ValueError(f"fractions must be a 1-D sequence, got shape {fractions.shape}")
-    return np.array([accuracy_after_pruning(model, X, y, float(f), scope) for f in fractions])
+    with _one_blas_thread():
+        return np.array([accuracy_after_pruning(model, X, y, float(f), scope)
+                         for f in fractions])
 
 
 def pruned_threshold(weights: np.ndarray, mask: np.ndarray) -> float:
@@ -246,10 +253,13 @@ def pruning_figure(
             curves[name] = accuracy_curve(model, X, y, fractions, name)
     weights = prunable_weights(model)
     masks = pruning_masks(model, fraction, scope)
-    current = accuracy_after_pruning(model, X, y, fraction, scope)
+    with _one_blas_thread():
+        current = accuracy_after_pruning(model, X, y, fraction, scope)
 
-    fig, axes = plt.subplots(1, 1 + len(weights), figsize=(4 + 3 * len(weights), 3.2),
-                             layout="constrained")
+    # Fixed margins rather than a layout engine: text layout is most of the drawing time,
+    # and the explorer redraws this figure on every change of a control.
+    fig, axes = plt.subplots(1, 1 + len(weights), figsize=(4 + 3 * len(weights), 3.2))
+    fig.subplots_adjust(left=0.07, right=0.98, bottom=0.16, top=0.82, wspace=0.3)
     acc_ax, hist_axes = axes[0], axes[1:]
     for i, (name, label) in enumerate(SCOPES.items()):
         chosen = name == scope
@@ -265,8 +275,8 @@ def pruning_figure(
     for ax, (key, w) in zip(hist_axes, weights.items(), strict=True):
         mask = masks[key]
         bins = np.linspace(w.min(), w.max(), 41)
-        ax.hist([w[mask], w[~mask]], bins=bins, stacked=True, color=["C0", "C3"],
-                label=["kept", "pruned"])
+        ax.hist([w[mask], w[~mask]], bins=bins, stacked=True, histtype="stepfilled",
+                color=["C0", "C3"], label=["kept", "pruned"])
         threshold = pruned_threshold(w, mask)
         if np.isfinite(threshold):
             for sign in (-1, 1):
@@ -290,6 +300,9 @@ class PruningExplorer(Explorer):
         model: a trained classifier; default :func:`train_digits_mlp` on ``data``.
         X, y: the data to score it on; default the test part of
             ``week14.pruning.digits_splits()``.
+        curves: accuracy curves already computed for this model and data,
+            ``{scope: accuracy_curve(model, X, y, CURVE_FRACTIONS, scope)}`` (a notebook
+            that has drawn :func:`pruning_figure` has them); missing scopes are computed.
     """
 
     def __init__(
@@ -297,6 +310,8 @@ class PruningExplorer(Explorer):
         model: Sequential | None = None,
         X: np.ndarray | None = None,
         y: np.ndarray | None = None,
+        *,
+        curves: dict[str, np.ndarray] | None = None,
     ) -> None:
         if (X is None) != (y is None):
             raise ValueError("give both X and y, or neither (then the digits test set is used)")
@@ -308,6 +323,13 @@ class PruningExplorer(Explorer):
             X, y = (data.X_test, data.y_test) if X is None else (X, y)
         self.model, self.X, self.y = model, X, y
         self._curves: dict[str, np.ndarray] = {}
+        for scope, curve in (curves or {}).items():
+            curve = np.asarray(curve, dtype=np.float64)
+            if curve.shape != CURVE_FRACTIONS.shape:
+                raise ValueError(f"curves[{scope!r}] must hold one accuracy per fraction in "
+                                 f"CURVE_FRACTIONS, shape {CURVE_FRACTIONS.shape}, got "
+                                 f"shape {curve.shape}")
+            self._curves[_check_scope(scope)] = curve
         controls = {
             "fraction": widgets.FloatSlider(
                 value=0.8, min=0.0, max=1.0, step=0.01, description="fraction pruned",
