@@ -39,8 +39,20 @@ lint: setup
 test: lint system-deps
 	$(BIN)/python -m pytest
 
+# Students: JupyterLab on notebooks/, opening the first notebook, with lab/student's
+# configuration (nbgrader's instructor plugins hidden and locked, no news pop-up).
 lab: setup
-	$(BIN)/jupyter lab --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root,)
+	JUPYTER_CONFIG_PATH="$(CURDIR)/lab/student$${JUPYTER_CONFIG_PATH:+:$$JUPYTER_CONFIG_PATH}" \
+	  $(BIN)/jupyter lab --ServerApp.root_dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root,) \
+	  --LabApp.default_url=/lab/tree/week14/$(notdir $(firstword $(sort $(wildcard notebooks/week14/*.ipynb))))
+
+# Instructors: the whole repository (solutions/ and the course folder for the formgrader),
+# opening the first source notebook, with nbgrader's tools and the course configuration.
+.PHONY: lab-instructor
+lab-instructor: setup
+	JUPYTER_CONFIG_PATH="$(CURDIR)/lab/instructor$${JUPYTER_CONFIG_PATH:+:$$JUPYTER_CONFIG_PATH}" \
+	  $(BIN)/jupyter lab --ServerApp.root_dir=. $(if $(filter 0,$(shell id -u)),--allow-root,) \
+	  --LabApp.default_url=/lab/tree/solutions/week14/$(notdir $(firstword $(sort $(wildcard solutions/week14/*.ipynb))))
 
 grade: setup
 	$(BIN)/python -m autograder demo
