@@ -242,7 +242,7 @@ def schedule_figure(history: History, baseline: History | None = None, title: st
     # Fixed margins rather than a layout engine, and few tick labels: text layout is most
     # of the drawing time, and the explorer redraws this figure on every control change.
     fig, (rate_ax, loss_ax) = plt.subplots(1, 2, figsize=(8.5, 3))
-    fig.subplots_adjust(left=0.09, right=0.98, bottom=0.16, top=0.84, wspace=0.24)
+    fig.subplots_adjust(left=0.09, right=0.98, bottom=0.16, top=0.82, wspace=0.24)
     if baseline is not None:
         base_epochs = np.arange(len(baseline))
         rate_ax.step(base_epochs, baseline["lr"], where="post", color="0.6", lw=1.5)
@@ -253,7 +253,8 @@ def schedule_figure(history: History, baseline: History | None = None, title: st
     epochs = np.arange(len(history))
     rate_ax.step(epochs, history["lr"], where="post", color="C3", lw=2)
     loss_ax.plot(epochs, history["loss"], color="C0", label="train")
-    loss_ax.plot(epochs, history["val_loss"], color="C1", ls="--", label="validation")
+    loss_ax.plot(epochs, history["val_loss"], color="C1", ls="--",
+                 label=f"validation (final {history['val_loss'][-1]:.3g})")
     drops = lr_drops(history["lr"])
     if len(drops) <= MAX_MARKED_DROPS:
         for epoch in drops:
@@ -261,17 +262,17 @@ def schedule_figure(history: History, baseline: History | None = None, title: st
                 ax.axvline(epoch, color="C3", lw=0.8, ls=":")
     rate_ax.set(yscale="log", xlabel="epoch", ylabel="learning rate")
     rate_ax.set_title(title or "learning rate per epoch", fontsize=10)
-    loss_ax.set(yscale="log", xlabel="epoch", ylabel="cross-entropy")
-    loss_ax.set_title(f"loss (final validation loss {history['val_loss'][-1]:.3g})", fontsize=10)
+    loss_ax.set(yscale="log", xlabel="epoch", ylabel="cross-entropy loss")
     for ax in (rate_ax, loss_ax):
         low, high = ax.get_ylim()
         if high / low < 30:  # under ~1.5 decades: label 1, 2, 5 × 10^k plainly (0.5, 2, ...)
             ax.yaxis.set_major_locator(ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
             ax.yaxis.set_major_formatter(ticker.StrMethodFormatter("{x:g}"))
         ax.yaxis.set_minor_locator(ticker.NullLocator())  # each tick is costly to draw
-    # A fixed corner: loc="best" searches for a free spot, which costs a redraw's time.
-    loss_ax.legend(fontsize=8, ncol=2 if baseline is not None else 1, loc="upper right",
-                   framealpha=0.8)
+    # Above the axes, where no curve can hide under it (and loc="best", which searches
+    # for a free spot, would cost much of a redraw's time).
+    loss_ax.legend(fontsize=8, ncol=2, loc="lower center", bbox_to_anchor=(0.5, 1.0),
+                   frameon=False)
     return fig
 
 
