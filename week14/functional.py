@@ -316,8 +316,10 @@ class _ConvGeometry:
         last_read = (self.kh - 1) * self.padded_w + self.kw - 1 + stride * (self.n_positions - 1)
         self.row_length = max(self.padded_h * self.padded_w, last_read + 1)
         self.patch_size = self.channels * self.kh * self.kw
-        per_image = self.patch_size * self.n_positions * itemsize
-        self.chunk = max(1, min(self.n_images, _CHUNK_BYTES // per_image))
+        # Images per chunk: as many as fit _CHUNK_BYTES, spread evenly over the chunks.
+        fit = max(1, _CHUNK_BYTES // (self.patch_size * self.n_positions * itemsize))
+        n_chunks = -(-self.n_images // fit)
+        self.chunk = -(-self.n_images // n_chunks)
 
     def offsets(self) -> list[tuple[int, int, slice]]:
         """``(di, dj, window)`` for each kernel offset: ``row[window]`` is the input that
