@@ -288,6 +288,8 @@ class ScheduleExplorer(Explorer):
         seed: seed of every run's initial weights and batches.
     """
 
+    LEARNING_RATES = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0)
+
     def __init__(self, problem: DigitsProblem | None = None, *, seed: int = 0) -> None:
         self.problem = digits_problem() if problem is None else problem
         self.seed = seed
@@ -297,9 +299,8 @@ class ScheduleExplorer(Explorer):
         controls = {
             "kind": widgets.Dropdown(options=list(SCHEDULE_KINDS), value="step",
                                      description="schedule", style=style),
-            "lr": widgets.FloatLogSlider(value=1.0, base=10, min=-2, max=1, step=0.25,
-                                         description="initial lr", readout_format=".3g",
-                                         **released),
+            "lr": widgets.SelectionSlider(options=self.LEARNING_RATES, value=1.0,
+                                          description="initial lr", **released),
             "factor": widgets.FloatSlider(value=0.5, min=0.05, max=0.95, step=0.05,
                                           description="factor", **released),
             "every": widgets.IntSlider(value=5, min=1, max=20, description="every (epochs)",
