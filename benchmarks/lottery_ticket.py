@@ -4,7 +4,9 @@ Frankle & Carbin (arXiv:1803.03635) on an MLP 64-300-100-10: iterative magnitude
 pruning, 20 % of each hidden layer's remaining weights per round (the output layer
 10 %), survivors rewound to their initial weights, against the control that keeps
 each mask but draws fresh random weights. Every run reports test accuracy at its epoch
-of best validation accuracy. Baseline: the dense network (round 0).
+of best validation accuracy. Baseline: the dense network (round 0). 20 rounds reach
+1.4 % of the weights, the range of the paper's LeNet figures; the whole run is 126
+trainings, about 200 s of CPU time.
 
 Usage::
 
@@ -36,7 +38,9 @@ from week14.pruning import (  # noqa: E402
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=12, help="pruning rounds (default 12)")
+    parser.add_argument(
+        "--rounds", type=int, default=20, help="pruning rounds (default 20: 1.4 %% remain)"
+    )
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--epochs", type=int, default=30, help="epochs per run (default 30)")
     parser.add_argument("--fraction", type=float, default=0.2, help="pruned per round")

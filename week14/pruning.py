@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar
 
 import numpy as np
 
-from week14._rng import as_generator
+from week14._rng import RngLike, as_generator
 
 if TYPE_CHECKING:
     from week14.model import Sequential
@@ -581,8 +581,9 @@ class LotteryResult:
         return tuple(k for k in ("ticket", "control") if any(r.kind == k for r in self.records))
 
     def summary(self) -> list[dict[str, float]]:
-        """One dict per round: remaining fraction and, per kind, the mean and standard
-        deviation (ddof=0) over seeds of the test accuracy, and the mean best epoch.
+        """One dict per round: remaining fraction and, per kind, the mean and sample
+        standard deviation (ddof=1; 0 for one seed) over seeds of the test accuracy,
+        and the mean best epoch.
 
         Keys: "round", "remaining", then e.g. "ticket_mean", "ticket_std",
         "ticket_epoch", "control_mean", "control_std", "control_epoch".
@@ -596,7 +597,7 @@ class LotteryResult:
                 runs = [rec for rec in this_round if rec.kind == kind]
                 accuracy = np.array([rec.test_accuracy for rec in runs])
                 row[f"{kind}_mean"] = float(accuracy.mean())
-                row[f"{kind}_std"] = float(accuracy.std())
+                row[f"{kind}_std"] = float(accuracy.std(ddof=1)) if accuracy.size > 1 else 0.0
                 row[f"{kind}_epoch"] = float(np.mean([rec.best_epoch for rec in runs]))
             rows.append(row)
         return rows
@@ -627,7 +628,7 @@ class LotteryResult:
 
 
 def digits_splits(
-    test_size: float = 0.25, val_size: float = 0.2, rng: int | np.random.Generator | None = 0
+    test_size: float = 0.25, val_size: float = 0.2, rng: RngLike = 0
 ) -> Splits:
     """The scikit-learn handwritten digits split into train, validation and test parts.
 
