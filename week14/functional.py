@@ -311,10 +311,13 @@ class _ConvGeometry:
         self.padded_w = self.width + 2 * padding
         self.out_h = (self.padded_h - self.kh) // stride + 1
         self.out_w = (self.padded_w - self.kw) // stride + 1
-        # t = i·Wp + j numbers the outputs of one image, junk columns j >= out_w included.
-        self.n_positions = self.out_h * self.padded_w
-        last_read = (self.kh - 1) * self.padded_w + self.kw - 1 + stride * (self.n_positions - 1)
-        self.row_length = max(self.padded_h * self.padded_w, last_read + 1)
+        # Row pitch of the flat rows: the right padding of a row is the left padding of
+        # the next, so W + p suffices (more only if the outputs of a row need more).
+        self.pitch = max(self.width + padding, self.out_w)
+        # t = i·P + j numbers the outputs of one image, junk columns j >= out_w included.
+        self.n_positions = self.out_h * self.pitch
+        last_read = (self.kh - 1) * self.pitch + self.kw - 1 + stride * (self.n_positions - 1)
+        self.row_length = max(self.padded_h * self.pitch, last_read + 1)
         self.patch_size = self.channels * self.kh * self.kw
         # Images per chunk: as many as fit _CHUNK_BYTES, spread evenly over the chunks.
         fit = max(1, _CHUNK_BYTES // (self.patch_size * self.n_positions * itemsize))
@@ -327,7 +330,7 @@ class _ConvGeometry:
         step = self.stride
         span = step * (self.n_positions - 1) + 1
         return [
-            (di, dj, slice(di * self.padded_w + dj, di * self.padded_w + dj + span, step))
+            (di, dj, slice(di * self.pitch + dj, di * self.pitch + dj + span, step))
             for di in range(self.kh)
             for dj in range(self.kw)
         ]
@@ -339,12 +342,13 @@ class _ConvGeometry:
 
 
 def _pad_to_rows(x: np.ndarray, geo: _ConvGeometry, buffers: _Buffers) -> np.ndarray:
-    """Zero-pad ``x`` and store each channel of each image as one flat row: (N, C, S)."""
+    """Zero-pad ``x`` and store each channel of each image as one flat row (N, C, S), with
+    a pitch of ``geo.pitch`` values per image row (see :func:`_im2col`)."""
     g = geo
     rows = buffers.get("x_rows", (g.n_images, g.channels, g.row_length), x.dtype)
-    image = rows[:, :, : g.padded_h * g.padded_w].reshape(
-        g.n_images, g.channels, g.padded_h, g.padded_w
-    )  # a view: the frame of zeros and the spare tail are never written, so stay zero
+    image = rows[:, :, : g.padded_h * g.pitch].reshape(
+        g.n_images, g.channels, g.padded_h, g.pitch
+    )  # a view: the zeros around the image and the spare tail are never written
     p = g.padding
     image[:, :, p : p + g.height, p : p + g.width] = x
     return rows
@@ -354,32 +358,35 @@ def _im2col(rows: np.ndarray, geo: _ConvGeometry, buffers: _Buffers) -> np.ndarr
     """Gather every window of some images' flat rows into the columns of one matrix.
 
     ``rows`` (n, C, S) comes from :func:`_pad_to_rows`. Returns ``cols`` of shape
-    (C·kh·kw, n·L), ``L = Ho·Wp``: column ``m·L + t`` holds the C·kh·kw inputs that output
-    position ``t = i·Wp + j`` of image ``m`` multiplies by a filter, so
+    (C·kh·kw, n·L), ``L = Ho·P``: column ``m·L + t`` holds the C·kh·kw inputs that output
+    position ``t = i·P + j`` of image ``m`` multiplies by a filter, so
     ``w.reshape(F, C·kh·kw) @ cols`` is the convolution of these images in one GEMM.
 
-    The flat-row trick. Store each zero-padded channel as one flat row (here a 3×3
-    image, padding 1, so Hp = Wp = 5)::
+    The flat-row trick. Store each zero-padded channel as one flat row, row after row,
+    with a pitch of P = W + p values per row: the right-hand padding of a row is then
+    the left-hand padding of the next, so it need not be stored twice. Here a 3×3 image
+    with padding 1 (Hp = Wp = 5, P = 4)::
 
-        padded image        flat row (index:value)
-        0 0 0 0 0           0:0  1:0  2:0  3:0  4:0 | 5:0  6:a  7:b  8:c  9:0 |
-        0 a b c 0          10:0 11:d 12:e 13:f 14:0 |15:0 16:g 17:h 18:i 19:0 |
-        0 d e f 0          20:0 21:0 22:0 23:0 24:0 | + kw−1 spare zeros
+        padded image    flat row: P values per image row, then kw − 1 spare zeros
+        0 0 0 0 0
+        0 a b c 0       index  0 1 2 3 | 4 5 6 7 | 8 9 10 11 | 12 13 14 15 | 16 .. 21
+        0 d e f 0       value  0 0 0 0 | 0 a b c | 0 d  e  f |  0  g  h  i |  0 .. 0
         0 g h i 0
         0 0 0 0 0
 
     With stride 1, output (i, j) meets, at kernel offset (di, dj), the padded pixel
-    (i + di, j + dj), which sits at flat index ``(di·Wp + dj) + (i·Wp + j)``. Number the
-    outputs ``t = i·Wp + j`` and the values one kernel offset needs for *all* outputs
-    form one contiguous slice, ``row[di·Wp + dj : di·Wp + dj + Ho·Wp]``::
+    (i + di, j + dj), stored at flat index ``(di·P + dj) + (i·P + j)``. Number the
+    outputs ``t = i·P + j`` and the values one kernel offset needs for *all* outputs
+    form one contiguous slice, ``row[di·P + dj : di·P + dj + Ho·P]``::
 
-        offset (0, 0): row[0:15]  = 0 0 0 0 0 | 0 a b c 0 | 0 d e f 0
-        offset (1, 1): row[6:21]  = a b c 0 0 | d e f 0 0 | g h i 0 0
-                                    ^^^^^ ~~~   ^^^^^ ~~~   ^^^^^ ~~~
-                                    Wo real outputs, then Wp − Wo junk, per row
+        offset (0, 0): row[0:12]  = 0 0 0 0 | 0 a b c | 0 d e f
+        offset (1, 1): row[5:17]  = a b c 0 | d e f 0 | g h i 0
+        offset (2, 2): row[10:22] = e f 0 g | h i 0 0 | 0 0 0 0
+                                    ^^^^^ ~   ^^^^^ ~   ^^^^^ ~
+                                    Wo real outputs, then P − Wo junk, per output row
 
     Positions with ``j >= Wo`` (marked ~) straddle the end of a row: they are computed
-    and dropped, at the price of (Wp − Wo)/Wp extra columns, for copies that are one
+    and dropped, at the price of (P − Wo)/P extra columns, for copies that are one
     contiguous block per offset (k² block copies instead of k²·Ho short rows). The
     kw − 1 spare zeros keep the last junk window inside the row. With stride s, ``t``
     steps by s through the row (``row[off::s]``) and about (s − 1)/s of the columns are
@@ -414,7 +421,7 @@ def _conv2d_forward(
         cols = _im2col(rows[batch], g, buffers)
         y = flat_out[:, : cols.shape[1]]
         np.matmul(w_flat, cols, out=y)
-        y = y.reshape(g.n_filters, -1, g.out_h, g.padded_w)[..., : g.out_w]
+        y = y.reshape(g.n_filters, -1, g.out_h, g.pitch)[..., : g.out_w]
         np.add(y.transpose(1, 0, 2, 3), b[:, None, None], out=out[batch])
     return out, rows
 
@@ -435,7 +442,7 @@ def _conv2d_backward(
     dw = np.zeros((g.n_filters, g.patch_size), dtype=w.dtype)
     dx = np.empty((g.n_images, g.channels, g.height, g.width), dtype=w.dtype)
     w_t = np.ascontiguousarray(w.reshape(g.n_filters, g.patch_size).T)
-    grad_rows = buffers.get("grad_rows", (g.n_filters, g.chunk, g.out_h, g.padded_w), w.dtype)
+    grad_rows = buffers.get("grad_rows", (g.n_filters, g.chunk, g.out_h, g.pitch), w.dtype)
     drows = buffers.get("dx_rows", (g.chunk, g.channels, g.row_length), w.dtype)
     p = g.padding
     for batch in g.chunks():
@@ -452,8 +459,8 @@ def _conv2d_backward(
         by_channel = chunk_rows.transpose(1, 0, 2)  # (C, n, S)
         for di, dj, window in g.offsets():
             by_channel[:, :, window] += dcols[:, di, dj]
-        image = chunk_rows[:, :, : g.padded_h * g.padded_w].reshape(
-            n, g.channels, g.padded_h, g.padded_w
+        image = chunk_rows[:, :, : g.padded_h * g.pitch].reshape(
+            n, g.channels, g.padded_h, g.pitch
         )
         dx[batch] = image[:, :, p : p + g.height, p : p + g.width]
     return dx, dw.reshape(w.shape), db
@@ -480,7 +487,7 @@ def conv2d(
     ``out`` (N, F, Ho, Wo) with ``Ho = floor((H + 2p − kh)/s) + 1`` and likewise ``Wo``.
 
     The computation is one matrix product: ``_im2col`` gathers the windows into a
-    (C·kh·kw, N·Ho·Wp) matrix with the flat-row trick described there, and
+    (C·kh·kw, N·Ho·P) matrix with the flat-row trick described there, and
     ``w.reshape(F, C·kh·kw)`` multiplies it. :func:`conv2d_naive` is the loop version.
 
     The result has the dtype of ``x``, ``w`` and ``b`` combined (float32 stays float32;
