@@ -48,10 +48,15 @@ def test_digits_problem_shapes_and_ranges(problem):
     assert set(np.unique(problem.y_train)) == set(range(10)), "every digit in the training rows"
 
 
-@pytest.mark.parametrize("kwargs", [{"n_train": 0}, {"n_val": 451}, {"n_train": 2.5}])
-def test_digits_problem_rejects_bad_sizes(kwargs):
-    with pytest.raises(ValueError, match="digits_problem expected n_"):
+@pytest.mark.parametrize("kwargs", [{"n_train": 0}, {"n_val": 451}])
+def test_digits_problem_rejects_sizes_out_of_range(kwargs):
+    with pytest.raises(ValueError, match=r"digits_problem expected n_\w+ in 1\.\.\d+, got"):
         digits_problem(**kwargs)
+
+
+def test_digits_problem_rejects_a_fractional_size():
+    with pytest.raises(TypeError, match="expected n_train to be an int, got float 2.5"):
+        digits_problem(n_train=2.5)  # type: ignore[arg-type]
 
 
 # ------------------------------------------------------------------ make_schedule

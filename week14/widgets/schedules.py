@@ -106,9 +106,11 @@ def digits_problem(n_train: int = 500, n_val: int = 300, rng: int = 0) -> Digits
     split = digits(rng=rng)
     for name, n, available in (("n_train", n_train, len(split.y_train)),
                                ("n_val", n_val, len(split.y_test))):
-        if isinstance(n, bool) or not isinstance(n, int | np.integer) or not 1 <= n <= available:
-            raise ValueError(f"digits_problem expected {name} to be an int in 1..{available}, "
-                             f"got {n!r}")
+        if isinstance(n, bool) or not isinstance(n, int | np.integer):
+            raise TypeError(f"digits_problem expected {name} to be an int, got "
+                            f"{type(n).__name__} {n!r}")
+        if not 1 <= n <= available:
+            raise ValueError(f"digits_problem expected {name} in 1..{available}, got {n}")
     return DigitsProblem(split.X_train[:n_train], split.y_train[:n_train],
                          split.X_test[:n_val], split.y_test[:n_val])
 
@@ -289,6 +291,7 @@ class ScheduleExplorer(Explorer):
     """
 
     LEARNING_RATES = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0)
+    """The initial rates on offer: round values, roughly 2× apart, crawl to divergence."""
 
     def __init__(self, problem: DigitsProblem | None = None, *, seed: int = 0) -> None:
         self.problem = digits_problem() if problem is None else problem
