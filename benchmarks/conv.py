@@ -12,7 +12,9 @@ Sections:
 
 1. ``conv2d`` (vectorised) against ``conv2d_naive`` (loops), forward;
 2. the ``Conv2D`` layer against ``torch.nn.functional.conv2d``, forward and
-   forward + backward (dx, dW, db), on four shapes (N, C, H, W, F, k, pad);
+   forward + backward (dx, dW, db), on four shapes (N, C, H, W, F, k, pad), with the
+   default threads (wall-clock time) and again with one thread each (the calling
+   thread's CPU time, which other processes on a shared machine hardly disturb);
 3. ``MaxPool2D`` / ``AvgPool2D`` against PyTorch's pooling, forward + backward;
 4. time-to-98 % test accuracy on the digits: ``week14.cnn.digits_cnn`` trained by the
    ``Trainer`` against the same network in PyTorch, with the same initial weights and
@@ -21,9 +23,10 @@ Sections:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
@@ -60,18 +63,37 @@ def per_call(fn: Callable[[], object], budget: float = 0.05) -> int:
     return max(1, int(budget / max(once, 1e-7)))
 
 
-def interleaved_min(fns: list[Callable[[], object]], rounds: int = 15) -> list[float]:
+def interleaved_min(
+    fns: list[Callable[[], object]],
+    rounds: int = 15,
+    clock: Callable[[], float] = time.perf_counter,
+) -> list[float]:
     """Seconds per call of each function: the minimum over ``rounds`` rounds, the
     functions taking turns within each round so that they share the machine's noise."""
     counts = [per_call(fn) for fn in fns]
     best = [float("inf")] * len(fns)
     for _ in range(rounds):
         for i, (fn, count) in enumerate(zip(fns, counts, strict=True)):
-            start = time.perf_counter()
+            start = clock()
             for _ in range(count):
                 fn()
-            best[i] = min(best[i], (time.perf_counter() - start) / count)
+            best[i] = min(best[i], (clock() - start) / count)
     return best
+
+
+@contextlib.contextmanager
+def one_thread() -> Iterator[None]:
+    """Limit NumPy's BLAS and PyTorch to one thread each (a per-core comparison, less
+    disturbed by other processes on a shared machine)."""
+    from threadpoolctl import threadpool_limits  # installed with scikit-learn
+
+    torch_threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with threadpool_limits(limits=1, user_api="blas"):
+            yield
+    finally:
+        torch.set_num_threads(torch_threads)
 
 
 def geometric_mean(values: list[float]) -> float:
@@ -138,15 +160,21 @@ def conv_contestants(shape: tuple[int, ...], rng: np.random.Generator) -> list[C
     return [ours_forward, torch_forward, ours_training, torch_training]
 
 
-def bench_conv_vs_torch() -> None:
-    print("\n2. Conv2D layer vs torch.nn.functional.conv2d, float32 "
+def bench_conv_vs_torch(single_thread: bool = False) -> None:
+    threads = "one thread each, CPU time" if single_thread else "default threads"
+    print(f"\n2. Conv2D layer vs torch.nn.functional.conv2d, float32, {threads} "
           "(ratio = week14 / torch; < 1: week14 faster)")
     print(f"   {'shape':<28}{'fwd ms':>8}{'torch':>8}{'ratio':>7}"
           f"{'fwd+bwd ms':>12}{'torch':>8}{'ratio':>7}")
     rng = np.random.default_rng(0)
     forward_ratios, training_ratios = [], []
     for shape in SHAPES:
-        fwd, tfwd, train, ttrain = interleaved_min(conv_contestants(shape, rng))
+        contestants = conv_contestants(shape, rng)
+        if single_thread:  # all work runs in this thread: time its CPU use
+            with one_thread():
+                fwd, tfwd, train, ttrain = interleaved_min(contestants, clock=time.thread_time)
+        else:
+            fwd, tfwd, train, ttrain = interleaved_min(contestants)
         forward_ratios.append(fwd / tfwd)
         training_ratios.append(train / ttrain)
         print(f"   {shape_label(shape):<28}{fwd * 1e3:>8.2f}{tfwd * 1e3:>8.2f}"
@@ -295,6 +323,7 @@ def main() -> None:
     bench_naive()
     if torch is not None:
         bench_conv_vs_torch()
+        bench_conv_vs_torch(single_thread=True)
         bench_pool_vs_torch()
     else:
         print("\n(PyTorch not installed: sections 2 and 3 and the torch column of 4 skipped)")

@@ -486,9 +486,10 @@ def conv2d(
     Shapes: ``x`` (N, C, H, W); ``w`` (F, C, kh, kw); ``b`` (F,) or None (no bias);
     ``out`` (N, F, Ho, Wo) with ``Ho = floor((H + 2p − kh)/s) + 1`` and likewise ``Wo``.
 
-    The computation is one matrix product: ``_im2col`` gathers the windows into a
-    (C·kh·kw, N·Ho·P) matrix with the flat-row trick described there, and
-    ``w.reshape(F, C·kh·kw)`` multiplies it. :func:`conv2d_naive` is the loop version.
+    The computation is a matrix product: ``_im2col`` gathers the windows into a
+    (C·kh·kw, N·Ho·P) matrix with the flat-row trick described there (a few images at a
+    time, so that the matrix stays in the CPU cache), and ``w.reshape(F, C·kh·kw)``
+    multiplies it. :func:`conv2d_naive` is the loop version.
 
     The result has the dtype of ``x``, ``w`` and ``b`` combined (float32 stays float32;
     integers give float64).
