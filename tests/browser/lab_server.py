@@ -84,6 +84,15 @@ def _terminate(pids: Sequence[int], timeout: float) -> list[int]:
     return [pid for pid in pids if is_running(pid)]
 
 
+class LabApiError(RuntimeError):
+    """The server answered a REST call with an HTTP error."""
+
+    def __init__(self, method: str, path: str, status: int, body: str) -> None:
+        super().__init__(f"{method} /{path}: HTTP {status}: {body[:500]}")
+        self.status = status
+        self.body = body
+
+
 @dataclass
 class LabServer:
     """A running ``jupyter lab`` process; start it with :meth:`start`."""
@@ -147,7 +156,7 @@ class LabServer:
                     try:
                         server.api("GET", "api/status")
                         return server
-                    except (urllib.error.URLError, ConnectionError):
+                    except (urllib.error.URLError, ConnectionError, LabApiError):
                         pass
             time.sleep(0.25)
         if server is None:
@@ -164,8 +173,12 @@ class LabServer:
             data=None if body is None else json.dumps(body).encode(),
             headers={"Authorization": f"token {self.token}",
                      "Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=30) as response:
-            content = response.read()
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                content = response.read()
+        except urllib.error.HTTPError as error:
+            with error:  # closes the connection
+                raise LabApiError(method, path, error.code, error.read().decode()) from None
         return json.loads(content) if content else None
 
     def lab_url(self, path: str, *, workspace: str) -> str:
