@@ -18,6 +18,7 @@ from week14.widgets.schedules import (
     SCHEDULE_KINDS,
     DigitsProblem,
     ScheduleExplorer,
+    ScheduleFigure,
     digits_problem,
     lr_drops,
     make_schedule,
@@ -36,6 +37,22 @@ def problem() -> DigitsProblem:
 
 def plateau_state(schedule: ReduceLROnPlateau) -> tuple[float, float, int, int]:
     return schedule.lr, schedule.best, schedule.wait, schedule.cooldown_counter
+
+
+def fake_history(lrs, scale: float = 1.0) -> History:
+    """A History with the given rates and made-up falling losses (no training)."""
+    history = History()
+    for epoch, lr in enumerate(lrs):
+        history.record(epoch, {"loss": scale / (epoch + 1), "val_loss": 1.2 * scale / (epoch + 1),
+                               "lr": float(lr)})
+    return history
+
+
+def drawn(figure: ScheduleFigure) -> dict[str, np.ndarray]:
+    """The y data of the loss panel's visible lines, by legend label."""
+    labels = [text.get_text() for text in figure.loss_ax.get_legend().get_texts()]
+    lines = {line.get_label(): np.asarray(line.get_ydata()) for line in figure.loss_ax.get_lines()}
+    return {label: lines[label] for label in labels}
 
 
 # ------------------------------------------------------------------ digits_problem
@@ -162,40 +179,46 @@ def test_lr_drops_are_exactly_the_decreases(lrs):
         assert (epoch in drops) == (lrs[epoch] < lrs[epoch - 1]), f"epoch {epoch} of {lrs}"
 
 
-def test_schedule_figure_draws_without_changing_the_histories(problem):
-    import matplotlib.pyplot as plt
-
+def test_schedule_figure_draws_the_runs_without_changing_them(problem):
     history = train_with_schedule(StepDecay(0.5, 0.5, 2), epochs=5, problem=problem)
     baseline = train_with_schedule(ConstantLR(0.5), epochs=5, problem=problem)
     saved = copy.deepcopy((history.history, baseline.history))
     fig = schedule_figure(history, baseline, title="step")
-    try:
-        rate_ax, loss_ax = fig.axes
-        assert rate_ax.get_yscale() == loss_ax.get_yscale() == "log"
-        assert rate_ax.get_title() == "step"
-        drawn = {line.get_label() for line in loss_ax.get_lines()}
-        assert {"train", "constant lr: train", "constant lr: val"} <= drawn
-        assert any(label.startswith("validation (final ") for label in drawn)
-        # two drops (epochs 2 and 4), one dotted line per panel each
-        assert sum(line.get_linestyle() == ":" for line in rate_ax.get_lines()) == 2
-    finally:
-        plt.close(fig)
+    rate_ax, loss_ax = fig.axes
+    assert rate_ax.get_yscale() == loss_ax.get_yscale() == "log"
+    assert rate_ax.get_title() == "step"
+    rates = {tuple(line.get_ydata()) for line in rate_ax.get_lines()}
+    assert rates == {tuple(history["lr"]), tuple(baseline["lr"])}
+    labels = [text.get_text() for text in loss_ax.get_legend().get_texts()]
+    assert labels == ["constant lr: train", "constant lr: val", "train",
+                      f"validation (final {history['val_loss'][-1]:.3g})"]
     assert (history.history, baseline.history) == saved
 
 
-def test_schedule_figure_does_not_mark_a_smooth_decay():
-    import matplotlib.pyplot as plt
+def test_schedule_figure_update_replaces_everything_it_showed():
+    figure = ScheduleFigure()
+    first, base = fake_history(StepDecay(1.0, 0.5, 2).curve(7)), fake_history([1.0] * 7, 2.0)
+    figure.update(first, base, "first")
+    assert [len(marks.get_segments()) for marks in figure.drop_marks] == [3, 3], (
+        "drops at epochs 2, 4, 6, marked in both panels")
+    second = fake_history(StepDecay(0.1, 0.1, 3).curve(4), 3.0)
+    figure.update(second)
+    fresh = ScheduleFigure()
+    fresh.update(second)
+    assert drawn(figure).keys() == drawn(fresh).keys() == {"train", "validation (final 0.9)"}
+    for label, ydata in drawn(fresh).items():
+        np.testing.assert_array_equal(drawn(figure)[label], ydata, err_msg=label)
+    np.testing.assert_array_equal(figure.drop_marks[0].get_segments(), [[[3, 0], [3, 1]]])
+    assert figure.rate_ax.get_title() == "learning rate per epoch"
+    assert figure.rate_ax.get_xlim() == fresh.rate_ax.get_xlim()
+    assert figure.png()[:8] == b"\x89PNG\r\n\x1a\n"
 
-    history = History()
-    for epoch, lr in enumerate(ExponentialDecay(1.0, 0.8).curve(MAX_MARKED_DROPS + 3)):
-        history.record(epoch, {"loss": 1.0 / (epoch + 1), "val_loss": 1.2 / (epoch + 1),
-                               "lr": float(lr)})
-    fig = schedule_figure(history)
-    try:
-        marks = [line for ax in fig.axes for line in ax.get_lines() if line.get_linestyle() == ":"]
-        assert marks == [], f"{len(marks)} drop markers drawn for a rate that drops every epoch"
-    finally:
-        plt.close(fig)
+
+def test_schedule_figure_does_not_mark_a_smooth_decay():
+    figure = ScheduleFigure()
+    figure.update(fake_history(ExponentialDecay(1.0, 0.8).curve(MAX_MARKED_DROPS + 3)))
+    marks = [len(collection.get_segments()) for collection in figure.drop_marks]
+    assert marks == [0, 0], f"{marks} drop markers drawn for a rate that drops every epoch"
 
 
 # ------------------------------------------------------------------ the explorer
@@ -212,6 +235,8 @@ def test_explorer_constructs_sets_and_reuses_runs(problem):
     assert explorer.run("plateau", 5, {**settings, "every": 17}) is run, (
         "a setting the schedule ignores must reuse the run")
     assert explorer.run("plateau", 5, {**settings, "patience": 3}) is not run
+    shown = {tuple(line.get_ydata()) for line in explorer.figure.rate_ax.get_lines()}
+    assert tuple(run["lr"]) in shown, "the figure shows the rates of the chosen run"
     explorer.set(kind="constant", lr=0.1)
     assert {n for n, c in explorer.controls.items() if not c.disabled} == {"kind", "lr", "epochs"}
     with pytest.raises(ValueError, match="unknown controls"):

@@ -15,7 +15,7 @@ The numbers come from the plain functions below, which the tests call without a 
 * :func:`train_with_schedule`: trains the explorer's network with a schedule and returns
   the ``History`` (loss, val_loss and lr per epoch), leaving the schedule untouched;
 * :func:`lr_drops`: the epochs at which the rate went down, marked on the plots;
-* :func:`schedule_figure`: the two-panel figure of one run.
+* :class:`ScheduleFigure` and :func:`schedule_figure`: the two-panel figure of a run.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from typing import Any, NamedTuple
 
 import ipywidgets as widgets
 import numpy as np
+from IPython.display import Image, display
 
 from week14._rng import as_generator
 from week14.layers import Dense, Tanh
@@ -47,6 +48,7 @@ __all__ = [
     "make_schedule",
     "train_with_schedule",
     "lr_drops",
+    "ScheduleFigure",
     "schedule_figure",
     "ScheduleExplorer",
 ]
@@ -225,57 +227,120 @@ def lr_drops(lrs: Any) -> np.ndarray:
     return np.flatnonzero(lrs[1:] < lrs[:-1]).astype(np.int64) + 1
 
 
-def schedule_figure(history: History, baseline: History | None = None, title: str = "") -> Any:
-    """Two panels: the learning rate per epoch, and the training / validation loss.
+class ScheduleFigure:
+    """Two panels, updated in place: the learning rate per epoch, and the training and
+    validation loss.
 
     Both y axes are logarithmic (rates span decades; a diverging loss would flatten
-    everything else). The schedule's rate is red; ``baseline``, e.g. the same run with a
-    constant rate, is drawn in grey for comparison. Dotted vertical lines mark the epochs
-    where the rate dropped (:func:`lr_drops`), unless there are more than
-    :data:`MAX_MARKED_DROPS` of them, as for a smooth exponential decay. Neither History
-    is changed.
+    everything else). The schedule's rate is red; a ``baseline`` run, e.g. the same run
+    with a constant rate, is drawn in grey for comparison. Dotted vertical lines mark
+    the epochs where the rate dropped (:func:`lr_drops`), unless there are more than
+    :data:`MAX_MARKED_DROPS` of them, as for a smooth exponential decay.
 
-    Returns:
-        The matplotlib Figure (the caller shows and closes it).
+    The lines are made once and :meth:`update` only changes their data, which halves the
+    cost of a redraw compared with a new figure (most of it is laying out axes, ticks and
+    text). The figure is a plain ``matplotlib.figure.Figure``, not registered with
+    pyplot, so the notebook never shows it by itself; render it with :meth:`png` (or let
+    Jupyter display ``.fig``).
+
+    Attributes:
+        fig: the Figure; rate_ax, loss_ax: its two Axes.
+        drop_marks: the two LineCollections of dotted lines (rate panel, loss panel).
     """
-    import matplotlib.pyplot as plt
-    from matplotlib import ticker
 
-    # Fixed margins rather than a layout engine, and few tick labels: text layout is most
-    # of the drawing time, and the explorer redraws this figure on every control change.
-    fig, (rate_ax, loss_ax) = plt.subplots(1, 2, figsize=(8.5, 3))
-    fig.subplots_adjust(left=0.09, right=0.98, bottom=0.16, top=0.82, wspace=0.24)
-    if baseline is not None:
-        base_epochs = np.arange(len(baseline))
-        rate_ax.step(base_epochs, baseline["lr"], where="post", color="0.6", lw=1.5)
-        loss_ax.plot(base_epochs, baseline["loss"], color="0.6", lw=1.2,
-                     label="constant lr: train")
-        loss_ax.plot(base_epochs, baseline["val_loss"], color="0.6", lw=1.2, ls="--",
-                     label="constant lr: val")
-    epochs = np.arange(len(history))
-    rate_ax.step(epochs, history["lr"], where="post", color="C3", lw=2)
-    loss_ax.plot(epochs, history["loss"], color="C0", label="train")
-    loss_ax.plot(epochs, history["val_loss"], color="C1", ls="--",
-                 label=f"validation (final {history['val_loss'][-1]:.3g})")
-    drops = lr_drops(history["lr"])
-    if len(drops) <= MAX_MARKED_DROPS:
-        for epoch in drops:
-            for ax in (rate_ax, loss_ax):
-                ax.axvline(epoch, color="C3", lw=0.8, ls=":")
-    rate_ax.set(yscale="log", xlabel="epoch", ylabel="learning rate")
-    rate_ax.set_title(title or "learning rate per epoch", fontsize=10)
-    loss_ax.set(yscale="log", xlabel="epoch", ylabel="cross-entropy loss")
-    for ax in (rate_ax, loss_ax):
-        low, high = ax.get_ylim()
-        if high / low < 30:  # under ~1.5 decades: label 1, 2, 5 × 10^k plainly (0.5, 2, ...)
-            ax.yaxis.set_major_locator(ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
-            ax.yaxis.set_major_formatter(ticker.StrMethodFormatter("{x:g}"))
-        ax.yaxis.set_minor_locator(ticker.NullLocator())  # each tick is costly to draw
-    # Above the axes, where no curve can hide under it (and loc="best", which searches
-    # for a free spot, would cost much of a redraw's time).
-    loss_ax.legend(fontsize=8, ncol=2, loc="lower center", bbox_to_anchor=(0.5, 1.0),
-                   frameon=False)
-    return fig
+    def __init__(self) -> None:
+        from matplotlib.collections import LineCollection
+        from matplotlib.figure import Figure
+
+        self.fig = Figure(figsize=(8.5, 3))
+        self.fig.subplots_adjust(left=0.09, right=0.98, bottom=0.16, top=0.82, wspace=0.24)
+        self.rate_ax, self.loss_ax = self.fig.subplots(1, 2)
+        self._base_rate = self.rate_ax.step([], [], where="post", color="0.6", lw=1.5)[0]
+        self._rate = self.rate_ax.step([], [], where="post", color="C3", lw=2)[0]
+        self._base_loss = self.loss_ax.plot([], [], color="0.6", lw=1.2,
+                                            label="constant lr: train")[0]
+        self._base_val = self.loss_ax.plot([], [], color="0.6", lw=1.2, ls="--",
+                                           label="constant lr: val")[0]
+        self._loss = self.loss_ax.plot([], [], color="C0", label="train")[0]
+        self._val = self.loss_ax.plot([], [], color="C1", ls="--", label="validation")[0]
+        self.drop_marks = []
+        for ax in (self.rate_ax, self.loss_ax):
+            # x in epochs, y from the bottom (0) to the top (1) of the axes
+            marks = LineCollection([], colors="C3", linewidths=0.8, linestyles=":",
+                                   transform=ax.get_xaxis_transform())
+            ax.add_collection(marks, autolim=False)
+            self.drop_marks.append(marks)
+            ax.set(yscale="log", xlabel="epoch")
+        self.rate_ax.set_ylabel("learning rate")
+        self.loss_ax.set_ylabel("cross-entropy loss")
+        self._legend_with_baseline: bool | None = None
+
+    def update(self, history: History, baseline: History | None = None, title: str = "") -> None:
+        """Show ``history`` (and ``baseline`` in grey, if given); neither is changed.
+
+        Both need "loss", "val_loss" and "lr" per epoch, as from
+        :func:`train_with_schedule`.
+        """
+        from matplotlib import ticker
+
+        epochs = np.arange(len(history))
+        self._rate.set_data(epochs, history["lr"])
+        self._loss.set_data(epochs, history["loss"])
+        self._val.set_data(epochs, history["val_loss"])
+        self._val.set_label(f"validation (final {history['val_loss'][-1]:.3g})")
+        base = baseline if baseline is not None else History()
+        base_epochs = np.arange(len(base))
+        for line, name in ((self._base_rate, "lr"), (self._base_loss, "loss"),
+                           (self._base_val, "val_loss")):
+            line.set_data(base_epochs, base.history.get(name, []))
+        drops = lr_drops(history["lr"])
+        marks = [[(epoch, 0.0), (epoch, 1.0)] for epoch in drops]
+        for collection in self.drop_marks:
+            collection.set_segments(marks if len(drops) <= MAX_MARKED_DROPS else [])
+        self.rate_ax.set_title(title or "learning rate per epoch", fontsize=10)
+        for ax in (self.rate_ax, self.loss_ax):
+            ax.relim()
+            ax.autoscale_view()
+            low, high = ax.get_ylim()
+            if high / low < 30:  # under ~1.5 decades: label 1, 2, 5 × 10^k plainly (0.5, 2)
+                ax.yaxis.set_major_locator(ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
+                ax.yaxis.set_major_formatter(ticker.StrMethodFormatter("{x:g}"))
+            else:
+                ax.yaxis.set_major_locator(ticker.LogLocator())
+                ax.yaxis.set_major_formatter(ticker.LogFormatterSciNotation())
+            ax.yaxis.set_minor_locator(ticker.NullLocator())  # each tick is costly to draw
+        self._update_legend(with_baseline=baseline is not None)
+
+    def _update_legend(self, with_baseline: bool) -> None:
+        """Above the loss axes, where no curve can hide under it (``loc="best"`` would
+        search for a free spot at every redraw); rebuilt only when the baseline comes
+        or goes, otherwise its validation label is renamed in place."""
+        lines = [self._loss, self._val]
+        if with_baseline:
+            lines = [self._base_loss, self._base_val, *lines]
+        if with_baseline != self._legend_with_baseline:
+            self.loss_ax.legend(handles=lines, fontsize=8, ncol=2, loc="lower center",
+                                bbox_to_anchor=(0.5, 1.0), frameon=False)
+            self._legend_with_baseline = with_baseline
+        for text, line in zip(self.loss_ax.get_legend().get_texts(), lines, strict=True):
+            text.set_text(line.get_label())
+
+    def png(self) -> bytes:
+        """The figure rendered once as PNG bytes (no tight bounding box: the margins are
+        fixed, and the inline backend's tight box would draw the figure twice)."""
+        import io
+
+        buffer = io.BytesIO()
+        self.fig.savefig(buffer, format="png")
+        return buffer.getvalue()
+
+
+def schedule_figure(history: History, baseline: History | None = None, title: str = "") -> Any:
+    """A new :class:`ScheduleFigure` showing ``history`` (and ``baseline``); returns its
+    matplotlib Figure, which Jupyter displays when it ends a cell."""
+    figure = ScheduleFigure()
+    figure.update(history, baseline, title)
+    return figure.fig
 
 
 class ScheduleExplorer(Explorer):
@@ -283,7 +348,8 @@ class ScheduleExplorer(Explorer):
 
     Each run (:func:`train_with_schedule`) is kept per setting that matters for its kind,
     so going back to a setting, or moving a control the chosen schedule ignores, only
-    redraws. Controls a schedule does not use are greyed out.
+    redraws; and the one :class:`ScheduleFigure` (attribute ``figure``) is updated in
+    place. Controls a schedule does not use are greyed out.
 
     Args:
         problem: the data; default :func:`digits_problem` (loaded once, here).
@@ -297,6 +363,7 @@ class ScheduleExplorer(Explorer):
         self.problem = digits_problem() if problem is None else problem
         self.seed = seed
         self._runs: dict[tuple[Any, ...], History] = {}
+        self.figure = ScheduleFigure()
         style = {"description_width": "initial"}
         released = {"continuous_update": False, "style": style}
         controls = {
@@ -322,23 +389,6 @@ class ScheduleExplorer(Explorer):
                                         **released),
         }
         super().__init__(controls, title="Learning-rate schedules on the digits (SGD, 64-32-10)")
-
-    @staticmethod
-    def show_figure(fig: Any) -> None:
-        """Display ``fig`` as one PNG and close it.
-
-        The figure has fixed margins, so this skips the inline backend's tight bounding
-        box, which draws every figure twice; that saves about a third of each redraw.
-        """
-        import io
-
-        import matplotlib.pyplot as plt
-        from IPython.display import Image, display
-
-        png = io.BytesIO()
-        fig.savefig(png, format="png")
-        plt.close(fig)
-        display(Image(png.getvalue()))
 
     def run(self, kind: str, epochs: int, settings: dict[str, Any]) -> History:
         """The History of ``kind`` with ``settings`` (trained on first use, then kept).
@@ -376,7 +426,8 @@ class ScheduleExplorer(Explorer):
         history = self.run(kind, epochs, settings)
         baseline = None if kind == "constant" else self.run("constant", epochs, settings)
         schedule = make_schedule(kind, **{name: settings[name] for name in used})
-        self.show_figure(schedule_figure(history, baseline, title=_label(schedule)))
+        self.figure.update(history, baseline, title=_label(schedule))
+        display(Image(self.figure.png()))
 
 
 def _label(schedule: Schedule) -> str:
