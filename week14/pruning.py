@@ -13,6 +13,19 @@ kept, ``False`` = pruned. Masks for a model are a dict keyed like
 ``model.parameters()`` ("0.W", "2.W", ...). Only the weight arrays ``W`` of ``Dense``
 and ``Conv2D`` layers are pruned; biases and other parameters never are.
 
+- make masks: :func:`magnitude_mask` (one array), :func:`layerwise_masks`,
+  :func:`global_masks` (a dict, e.g. :func:`prunable_weights` of a model);
+- keep them: :func:`apply_masks`, and :class:`MaskCallback` for a ``Trainer``;
+- save them: ``model.save`` keeps pruned weights at exactly zero (so
+  :func:`masks_from_weights` recovers the masks), and :func:`save_masks` /
+  :func:`load_masks` store them exactly in an ``.npz`` file;
+- count them: :func:`sparsity_report`;
+- the experiment: :func:`rewind`, :func:`iterative_magnitude_pruning`,
+  :func:`lottery_ticket`, :func:`plot_lottery`.
+
+Why initial weights are random in the first place (slide: "Breaking symmetry") is
+shown by :mod:`week14.symmetry`.
+
 The slide's claim that "a neural network is typically sparse (most of the weights are
 zero)" is loose: a trained network's weights are almost never exactly zero. What the
 experiment shows is that most of them *can be set to zero* with little loss.
