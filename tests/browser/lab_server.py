@@ -24,7 +24,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -102,7 +102,6 @@ class LabServer:
     token: str
     root_dir: Path
     log_path: Path
-    _log: Any = field(repr=False)
 
     @classmethod
     def start(cls, root_dir: Path, home: Path, config_path: Sequence[Path] = (), *,
@@ -139,32 +138,31 @@ class LabServer:
         if os.geteuid() == 0:
             command.append("--allow-root")
         log_path = home / "jupyterlab.log"
-        log = log_path.open("wb")
-        process = subprocess.Popen(command, cwd=root_dir, env=env, stdout=log,
-                                   stderr=subprocess.STDOUT, start_new_session=True)
-        info_file = folders["runtime"] / f"jpserver-{process.pid}.json"
+        with log_path.open("wb") as log:  # the server keeps its own copy of the descriptor
+            process = subprocess.Popen(command, cwd=root_dir, env=env, stdout=log,
+                                       stderr=subprocess.STDOUT, start_new_session=True)
+        server = cls(process, "", token, root_dir, log_path)
+        try:
+            server._wait_until_ready(folders["runtime"], timeout)
+        except BaseException:
+            server.stop()
+            raise
+        return server
+
+    def _wait_until_ready(self, runtime_dir: Path, timeout: float) -> None:
+        """Read the URL from ``jpserver-<pid>.json`` and wait until the REST API answers."""
+        info_file = runtime_dir / f"jpserver-{self.process.pid}.json"
         deadline = time.monotonic() + timeout
-        server = None
-        while time.monotonic() < deadline and process.poll() is None:
-            if info_file.exists():
-                try:
-                    info = json.loads(info_file.read_text())
-                except json.JSONDecodeError:  # being written
-                    info = None
-                if info:
-                    server = cls(process, info["url"], token, root_dir, log_path, log)
-                    try:
-                        server.api("GET", "api/status")
-                        return server
-                    except (urllib.error.URLError, ConnectionError, LabApiError):
-                        pass
-            time.sleep(0.25)
-        if server is None:
-            server = cls(process, "", token, root_dir, log_path, log)
-        server.stop()
-        raise RuntimeError(f"JupyterLab did not start within {timeout:.0f} s "
-                           f"(exit code {process.returncode}); end of its log:\n"
-                           f"{server.log_tail()}")
+        while time.monotonic() < deadline and self.process.poll() is None:
+            try:
+                self.url = json.loads(info_file.read_text())["url"]
+                self.api("GET", "api/status")
+                return
+            # not written yet, half written, not listening yet, not ready yet
+            except (OSError, ValueError, KeyError, LabApiError):
+                time.sleep(0.25)
+        raise RuntimeError(f"JupyterLab did not start within {timeout:.0f} s (exit code "
+                           f"{self.process.poll()}); end of its log:\n{self.log_tail()}")
 
     def api(self, method: str, path: str, body: Any = None) -> Any:
         """Call the server's REST API (``path`` relative to the base URL); decoded JSON."""
@@ -207,5 +205,4 @@ class LabServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(timeout)
-        self._log.close()
         return _terminate(children, timeout)
