@@ -47,7 +47,7 @@ def problem():
 
 @pytest.fixture(scope="module")
 def model(problem):
-    return train_digits_mlp(problem, hidden=8, epochs=15, seed=0)
+    return train_digits_mlp(problem, hidden=8, epochs=15, rng=0)
 
 
 def params_copy(model):
@@ -63,7 +63,7 @@ def test_train_digits_mlp_builds_and_trains_the_explorer_network(problem, model)
     assert isinstance(model.layers[1], ReLU)
     assert accuracy(model.predict(problem.X_test), problem.y_test) > 0.9, (
         "separable blobs should be learnt in 15 epochs")
-    again = train_digits_mlp(problem, hidden=8, epochs=15, seed=0)
+    again = train_digits_mlp(problem, hidden=8, epochs=15, rng=0)
     for key, value in model.parameters().items():
         np.testing.assert_array_equal(again.parameters()[key], value,
                                       err_msg=f"{key}: the same seed must give the same network")
