@@ -34,6 +34,7 @@ LOAD_TIMEOUT = 240_000  # page, kernel start
 RUN_TIMEOUT = 600_000  # one "run all" pass
 RESPONSE_TIMEOUT = 120_000  # a widget's redraw after a control moved
 SETTLE_MS = 3_000  # kernel idle this long after handling a move: the redraw is done
+POLL_MS = 100  # how often a wait re-checks the page (not every frame: the CPU is shared)
 
 
 def notebook_cells(path: Path) -> list[dict]:
@@ -63,11 +64,11 @@ def open_notebook(page: Page, url: str, n_cells: int) -> None:
     page.goto(url, timeout=LOAD_TIMEOUT)
     page.wait_for_function(
         "([selector, n]) => document.querySelectorAll(selector).length === n",
-        arg=[CELLS, n_cells], timeout=LOAD_TIMEOUT)
+        arg=[CELLS, n_cells], polling=POLL_MS, timeout=LOAD_TIMEOUT)
     page.wait_for_function(
         """selector => /^(?!No Kernel).+ [|] Idle$/.test(
                document.querySelector(selector)?.innerText.trim() ?? '')""",
-        arg=KERNEL_STATUS, timeout=LOAD_TIMEOUT)
+        arg=KERNEL_STATUS, polling=POLL_MS, timeout=LOAD_TIMEOUT)
 
 
 def _run_menu(page: Page, command: str) -> None:
@@ -90,7 +91,7 @@ def _wait_until_run_done(page: Page, first: int) -> None:
              return prompts[first] !== '[ ]:' && !prompts.some(p => p.includes('*'))
                && document.querySelector(idle) !== null;
            }""",
-        arg=[CELLS, PROMPT, KERNEL_IDLE, first], timeout=RUN_TIMEOUT)
+        arg=[CELLS, PROMPT, KERNEL_IDLE, first], polling=POLL_MS, timeout=RUN_TIMEOUT)
 
 
 def _prompts(page: Page) -> list[str]:
@@ -248,7 +249,7 @@ def _wait_for_response(page: Page, panel: Locator) -> bool:
                  s.idleSince ??= Date.now();
                  return Date.now() - s.idleSince >= settle ? 'unchanged' : false;
                }""",
-            arg=[panel.element_handle(), KERNEL_IDLE, SETTLE_MS], polling=100,
+            arg=[panel.element_handle(), KERNEL_IDLE, SETTLE_MS], polling=POLL_MS,
             timeout=RESPONSE_TIMEOUT)
     except PlaywrightTimeout:
         return False
