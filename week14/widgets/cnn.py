@@ -15,7 +15,9 @@ The numbers come from the pure functions below, which the tests call without a b
   input pixels one of its values depends on (its receptive field);
 * ``predict_proba``: softmax of the network's scores;
 * ``confusion_matrix`` and ``most_confused``: which digits are mistaken for which;
-* ``tile_maps``: many small maps as one image with gaps, drawn by one ``imshow``.
+* ``tile_maps``: many small maps as one image with gaps, drawn by one ``imshow``;
+  ``draw_maps`` and ``draw_confusion`` draw maps and a confusion matrix on a given axes
+  (the notebook uses them too).
 """
 
 from __future__ import annotations
@@ -81,6 +83,7 @@ def feature_maps(model: Sequential, x: np.ndarray, layer_index: int) -> np.ndarr
     ``c`` of image ``n`` shows where filter ``c`` found its pattern (slide: "CNN example").
 
     Raises:
+        TypeError: if ``layer_index`` is not an int.
         IndexError: if ``layer_index`` is not the index of one of the model's layers.
     """
     count = len(model.layers)
@@ -359,7 +362,8 @@ def draw_confusion(ax: Axes, matrix: np.ndarray) -> None:
 
 class CNNExplorer(Explorer):
     """Pick a test digit and a layer of a trained CNN; see the input, the layer's feature
-    maps and the predicted probabilities.
+    maps and the predicted probabilities (slides: "CNN example", "The Brain's visual
+    cortex"). The text below the figure lists the digits the network gets wrong.
 
     Args:
         model: a trained ``Sequential`` whose output is one score per class (e.g.
