@@ -58,21 +58,25 @@ def cmd_collect(args: argparse.Namespace) -> int:
 def cmd_grade(args: argparse.Namespace) -> int:
     from tqdm.auto import tqdm
 
+    from autograder.sandbox import isolation
+
     course = _course(args)
     _need_submissions(course)
     todo = course.pending(force=args.force)
     if not todo:
         print("every submission is already graded (use --force to grade again)")
         return 0
-    with tqdm(total=len(todo), desc="grading", unit="student", disable=args.quiet) as bar:
+    print(isolation())
+    with tqdm(total=len(todo), desc="grading", unit="notebook", disable=args.quiet) as bar:
         def done(result) -> None:
-            bar.set_postfix_str(result.student)
+            bar.set_postfix_str(f"{result.student}/{result.notebook}")
             bar.update()
 
         results = course.grade(todo, jobs=args.jobs, on_result=done)
-    flagged = sum(bool(r.flags) for r in results)
-    print(f"graded {len(results)} submission(s); {flagged} with flags "
-          "(see `summary`)")
+    students = {r.student for r in results}
+    flagged = {r.student for r in results if r.flags}
+    print(f"graded {len(results)} notebook(s) of {len(students)} student(s); "
+          f"{len(flagged)} student(s) with flags (see `summary`)")
     return 0
 
 
@@ -108,10 +112,6 @@ def _scores(course):
         return read_scores(gb, course.notebook_names())
 
 
-def _flags(course) -> dict[str, list[str]]:
-    return {s: r.flags for s, r in course.graded().items()}
-
-
 def cmd_export(args: argparse.Namespace) -> int:
     from nbgrader.plugins.export import CsvExportPlugin
 
@@ -123,17 +123,19 @@ def cmd_export(args: argparse.Namespace) -> int:
     exports.mkdir(exist_ok=True)
     with course.gradebook() as gb:
         CsvExportPlugin(to=str(exports / "grades.csv")).export(gb)
-    table = write_scores_csv(scores, _flags(course), exports / f"{ASSIGNMENT}_scores.csv")
+    table = write_scores_csv(scores, course.flags(), exports / f"{ASSIGNMENT}_scores.csv")
     print(f"wrote {exports / 'grades.csv'} (nbgrader) and {table}")
     return 0
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
     from autograder.report import histogram, summary_lines
+    from autograder.sandbox import isolation
 
     course = _course(args)
     scores = _scores(course)
-    print("\n".join(summary_lines(scores, _flags(course))))
+    print("\n".join(summary_lines(scores, course.flags())))
+    print(f"\nisolation: {isolation()}")
     png = histogram(scores, course.root / "exports" / "histogram.png")
     print(f"\nhistogram of totals: {png}")
     return 0

@@ -1,16 +1,14 @@
-"""Autograde submissions one student at a time, each in a scratch course.
+"""Autograde one student's notebook at a time, each in a scratch course.
 
-nbgrader grades a submission inside a course folder and writes the scores into
-that course's gradebook. Here every submission is graded in its own scratch course
-(a copy of the submission and a copy of a *template* gradebook that knows the
-assignment but no student), so a submission can neither see nor damage another
-student's files or the class gradebook. The grader then reads the scratch scores
-and is the only one to write the class gradebook. The same unit of work runs in
-worker processes for ``--jobs``.
-
-Flags (things the instructor must look at) are found here too: notebooks that
-failed to run or timed out, and test cells a student deleted or edited (nbgrader
-restores those from the gradebook before grading; the flag says it happened).
+A unit of work is one (student, notebook). The grader builds the notebook to run
+from the release and the student's answer cells (:mod:`autograder.integrity`), then
+runs nbgrader's autograde in a scratch course made for it: a copy of a *template*
+gradebook that knows the assignment but no student, and that one notebook. The kernel
+runs in the sandbox of :mod:`autograder.sandbox`. The grader then reads the scores from
+the scratch gradebook; only the parent process writes the class gradebook. So a
+notebook can neither see nor damage another student's files or the class gradebook,
+one broken notebook costs only its own points, and the same unit runs in worker
+processes for ``--jobs``.
 """
 
 from __future__ import annotations
@@ -22,27 +20,35 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from autograder.config import ASSIGNMENT, nbgrader_config
+from autograder.config import ASSIGNMENT, CELL_TIMEOUT, nbgrader_config
+from autograder.integrity import prepare
 
 
 @dataclass(frozen=True)
 class Job:
-    """Everything a worker needs to grade one student, as plain paths."""
+    """Everything a worker needs to grade one notebook of one student, as plain data."""
 
     student: str
-    submission: Path  # .../submitted/STUDENT/week14
+    notebook: str  # name without .ipynb
+    submitted: Path  # .../submitted/STUDENT/week14/NOTEBOOK.ipynb (may be missing)
+    released: Path  # the release's NOTEBOOK.ipynb
     template_db: Path  # gradebook with the assignment and no students
-    release: Path  # the released notebooks, to compare test cells against
-    work: Path  # scratch folder for this student (emptied first)
+    work: Path  # scratch folder for this job (emptied first)
+    log: Path  # where nbgrader's log goes when the notebook could not be graded
+    hidden: tuple[str, ...]  # folders the kernel must not see
+    readable: tuple[str, ...]  # folders the kernel must read
+    memory: int  # bytes of address space for the kernel
+    wall: int  # seconds for the whole notebook
 
 
 @dataclass
-class Result:
-    """One student's grading: scores per notebook and test cell, and flags."""
+class NotebookResult:
+    """One student's notebook: its digest, scores per test cell, flags, time."""
 
     student: str
+    notebook: str
     digest: str
-    scores: dict[str, dict[str, list[float]]] = field(default_factory=dict)
+    scores: dict[str, list[float]] = field(default_factory=dict)  # test -> [score, max]
     flags: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -50,44 +56,17 @@ class Result:
         return asdict(self)
 
 
-def submission_digest(folder: Path) -> str:
-    """SHA-256 over the names and bytes of a submission's files (change detection)."""
-    h = hashlib.sha256()
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        h.update(path.relative_to(folder).as_posix().encode() + b"\0")
-        h.update(path.read_bytes() + b"\0")
-    return h.hexdigest()
+def file_digest(path: Path) -> str:
+    """SHA-256 of a submitted notebook ("missing" if there is none)."""
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else "missing"
 
 
-def _test_cells(path: Path) -> dict[str, str] | None:
-    """grade_id -> source of a notebook's graded test cells (None if unreadable)."""
-    try:
-        nb = json.loads(path.read_text())
-        cells = nb["cells"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    found = {}
-    for cell in cells if isinstance(cells, list) else []:
-        meta = cell.get("metadata", {}).get("nbgrader", {}) if isinstance(cell, dict) else {}
-        if isinstance(meta, dict) and meta.get("grade") and "grade_id" in meta:
-            src = cell.get("source", "")
-            found[str(meta["grade_id"])] = "".join(src) if isinstance(src, list) else str(src)
-    return found
+def _zero_scores(template_db: Path, notebook: str) -> dict[str, list[float]]:
+    from nbgrader.api import Gradebook
 
-
-def cell_flags(submitted: Path, released: Path) -> list[str]:
-    """Flags for test cells deleted or edited in ``submitted`` relative to ``released``."""
-    theirs, ours = _test_cells(submitted), _test_cells(released)
-    if theirs is None or ours is None:
-        return []
-    flags = []
-    missing = sorted(set(ours) - set(theirs))
-    edited = sorted(g for g in ours if g in theirs and theirs[g].strip() != ours[g].strip())
-    if missing:
-        flags.append(f"{submitted.stem}: test cell(s) deleted and restored: {', '.join(missing)}")
-    if edited:
-        flags.append(f"{submitted.stem}: test cell(s) edited and restored: {', '.join(edited)}")
-    return flags
+    with Gradebook(f"sqlite:///{template_db}") as gb:
+        cells = gb.find_notebook(notebook, ASSIGNMENT).grade_cells
+        return {c.name: [0.0, float(c.max_score)] for c in cells}
 
 
 def _timed_out(autograded: Path) -> bool:
@@ -96,43 +75,76 @@ def _timed_out(autograded: Path) -> bool:
                for cell in nb["cells"] for out in cell.get("outputs", []))
 
 
-def grade(job: Job) -> Result:
-    """Grade one student's submission in a scratch course under ``job.work``."""
+def scratch_config(job: Job):
+    """nbgrader configuration for the job's scratch course, kernel in the sandbox."""
+    from nbgrader.converters import Autograde
+    from nbgrader.preprocessors import Execute
+
+    from autograder.sandbox import SandboxedExecute
+
+    config = nbgrader_config(job.work / "course")
+    config.CourseDirectory.notebook_id = job.notebook
+    config.Autograde.autograde_preprocessors = [
+        SandboxedExecute if step is Execute else step
+        for step in Autograde.class_traits()["autograde_preprocessors"].default()
+    ]
+    km = config.SandboxedKernelManager
+    km.workdir = str(job.work / "kernel")
+    km.hidden = list(job.hidden)
+    km.readable = list(job.readable)
+    km.memory = job.memory
+    km.wall = job.wall
+    config.Execute.timeout = CELL_TIMEOUT
+    return config
+
+
+def grade(job: Job) -> NotebookResult:
+    """Grade one notebook of one student in a scratch course under ``job.work``."""
     from nbgrader.api import Gradebook
     from nbgrader.apps import NbGraderAPI
     from nbgrader.coursedir import CourseDirectory
 
+    from autograder.sandbox import prepare_workdir
+
     start = time.perf_counter()
-    result = Result(job.student, submission_digest(job.submission))
+    name = job.notebook
+    result = NotebookResult(job.student, name, file_digest(job.submitted),
+                            _zero_scores(job.template_db, name))
+    if not job.submitted.exists():
+        result.flags.append(f"{name}: not submitted; scored 0")
+        return result
+    prepared = prepare(job.submitted.read_text(errors="replace"),
+                       json.loads(job.released.read_text()), name)
+    result.flags += prepared.flags
+    if prepared.notebook is None:
+        return result
+
     shutil.rmtree(job.work, ignore_errors=True)
-    submitted = job.work / "submitted" / job.student / ASSIGNMENT
-    shutil.copytree(job.submission, submitted)
-    shutil.copyfile(job.template_db, job.work / "gradebook.db")
-    config = nbgrader_config(job.work)
-    api = NbGraderAPI(CourseDirectory(config=config), config=config)
-    outcome = api.autograde(ASSIGNMENT, job.student, force=True, create=True)
+    course = job.work / "course"
+    target = course / "submitted" / job.student / ASSIGNMENT / f"{name}.ipynb"
+    target.parent.mkdir(parents=True)
+    target.write_text(json.dumps(prepared.notebook))
+    shutil.copyfile(job.template_db, course / "gradebook.db")
+    prepare_workdir(job.work / "kernel")
+    config = scratch_config(job)
+    outcome = NbGraderAPI(CourseDirectory(config=config), config=config).autograde(
+        ASSIGNMENT, job.student, force=True, create=True)
 
-    autograded = job.work / "autograded" / job.student / ASSIGNMENT
-    for released in sorted(job.release.glob("*.ipynb")):
-        name = released.stem
-        mine = submitted / released.name
-        graded = autograded / released.name
-        if not mine.exists():
-            result.flags.append(f"{name}: not submitted")
-        elif not graded.exists():
-            result.flags.append(f"{name}: failed to run (not a valid notebook, or the "
-                                "kernel died); scored 0")
-        elif _timed_out(graded):
-            result.flags.append(f"{name}: timed out; unfinished cells scored 0")
-        if mine.exists():
-            result.flags.extend(cell_flags(mine, released))
-    if not outcome["success"] and not result.flags:
-        result.flags.append("nbgrader reported an error: see the autograded folder")
-
-    with Gradebook(config.CourseDirectory.db_url, config.CourseDirectory.course_id) as gb:
-        submission = gb.find_submission(ASSIGNMENT, job.student)
-        for nb in submission.notebooks:
-            result.scores[nb.name] = {g.name: [float(g.score), float(g.max_score)]
-                                      for g in nb.grades}
+    graded = course / "autograded" / job.student / ASSIGNMENT / f"{name}.ipynb"
+    elapsed = time.perf_counter() - start
+    if not graded.exists():
+        why = (f"stopped after the notebook's {job.wall} s limit" if elapsed >= job.wall
+               else "the kernel died or nbgrader failed")
+        job.log.parent.mkdir(parents=True, exist_ok=True)
+        job.log.write_text(f"{outcome.get('log') or ''}\n{outcome.get('error') or ''}")
+        result.flags.append(f"{name}: failed to run ({why}; nbgrader's log: {job.log}); "
+                            "scored 0")
+    else:
+        if _timed_out(graded):
+            result.flags.append(f"{name}: a cell timed out after {CELL_TIMEOUT} s; "
+                                "unfinished cells scored 0")
+        with Gradebook(config.CourseDirectory.db_url, config.CourseDirectory.course_id) as gb:
+            nb = gb.find_submission_notebook(name, ASSIGNMENT, job.student)
+            result.scores = {g.name: [float(g.score), float(g.max_score)] for g in nb.grades}
     result.seconds = time.perf_counter() - start
     return result

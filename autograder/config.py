@@ -20,6 +20,11 @@ COURSE_ID = "data622"
 DEFAULT_COURSE = REPO / "course"
 COURSE_ENV = "WEEK14_COURSE"
 
+#: Limits for one student's notebook while it is graded (see autograder/sandbox.py).
+CELL_TIMEOUT = 60  # seconds per cell (nbgrader interrupts the cell)
+NOTEBOOK_TIMEOUT = 300  # seconds for a whole notebook (the kernel is killed)
+MEMORY_LIMIT = 2 * 1024**3  # bytes of address space for the kernel
+
 
 def course_dir(course: str | os.PathLike | None = None) -> Path:
     """The instructor's working folder: ``course``, else ``$WEEK14_COURSE``, else ``course/``.
@@ -49,7 +54,7 @@ def nbgrader_config(course: str | os.PathLike | None = None, *,
     c.CourseDirectory.db_url = db_url or f"sqlite:///{root / 'gradebook.db'}"
     # Students' notebooks are graded as submitted; a deleted test cell is put back.
     c.OverwriteCells.add_missing_cells = True
-    c.Execute.timeout = 60
+    c.Execute.timeout = CELL_TIMEOUT
     c.Execute.extra_arguments = ["--InteractiveShell.xmode=Minimal"]
     # Feedback must show neither hidden tests nor what they printed.
     c.ClearHiddenTests.enforce_metadata = False

@@ -19,14 +19,25 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from functools import cached_property
 from multiprocessing import get_context
 from pathlib import Path
 
-from autograder.autograde import Job, Result, grade, submission_digest
-from autograder.config import ASSIGNMENT, COURSE_ID, course_dir, nbgrader_config
+from autograder.autograde import Job, NotebookResult, file_digest, grade
+from autograder.config import (
+    ASSIGNMENT,
+    COURSE_ID,
+    MEMORY_LIMIT,
+    NOTEBOOK_TIMEOUT,
+    REPO,
+    SOURCE_DIR,
+    course_dir,
+    nbgrader_config,
+)
+from autograder.sandbox import readable_paths
 
 
 class Course:
@@ -112,46 +123,72 @@ class Course:
     def _state_file(self) -> Path:
         return self.state_dir / "graded.json"
 
-    def graded(self) -> dict[str, Result]:
-        """What was graded so far, by student (from the grader's own state file)."""
+    def graded(self) -> dict[str, dict[str, NotebookResult]]:
+        """What was graded so far: student -> notebook -> result (the grader's state)."""
         path = self._state_file()
         if not path.exists():
             return {}
-        return {s: Result(**r) for s, r in json.loads(path.read_text()).items()}
+        return {s: {nb: NotebookResult(**r) for nb, r in notebooks.items()}
+                for s, notebooks in json.loads(path.read_text()).items()}
 
-    def _save_graded(self, graded: dict[str, Result]) -> None:
+    def flags(self) -> dict[str, list[str]]:
+        """Everything the instructor should look at, by student."""
+        return {s: [f for r in nbs.values() for f in r.flags]
+                for s, nbs in self.graded().items()}
+
+    def _save_graded(self, graded: dict[str, dict[str, NotebookResult]]) -> None:
         path = self._state_file()
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({s: r.to_json() for s, r in sorted(graded.items())},
-                                  indent=1))
+        tmp.write_text(json.dumps(
+            {s: {nb: r.to_json() for nb, r in sorted(nbs.items())}
+             for s, nbs in sorted(graded.items())}, indent=1))
         tmp.replace(path)
 
-    def pending(self, *, force: bool = False) -> list[str]:
-        """Students whose submission is new or changed since it was last graded."""
+    def pending(self, *, force: bool = False) -> list[tuple[str, str]]:
+        """(student, notebook) pairs that are new or changed since last graded."""
         done = self.graded()
-        return [s for s in self.students()
-                if force or s not in done
-                or done[s].digest != submission_digest(self.submission_dir(s))]
+        todo = []
+        for student in self.students():
+            for notebook in self.notebook_names():
+                previous = done.get(student, {}).get(notebook)
+                path = self.submission_dir(student) / f"{notebook}.ipynb"
+                if force or previous is None or previous.digest != file_digest(path):
+                    todo.append((student, notebook))
+        return todo
 
-    def grade(self, students: list[str] | None = None, *, jobs: int = 1,
-              on_result: Callable[[Result], None] | None = None) -> list[Result]:
-        """Grade ``students`` (default: all pending), each in its own scratch course,
-        in ``jobs`` worker processes; store the scores in the class gradebook (only this
-        process writes it) and return the results in the order given."""
-        todo = self.pending() if students is None else students
+    def _hidden(self) -> tuple[str, ...]:
+        """Folders a student's kernel must not see."""
+        hidden = {str(self.root), str(SOURCE_DIR), str(REPO / ".git")}
+        if self.db_url.startswith("sqlite:///"):
+            hidden.add(str(Path(self.db_url.removeprefix("sqlite:///")).parent))
+        return tuple(sorted(p for p in hidden if Path(p).exists()))
+
+    def grade(self, todo: list[tuple[str, str]] | None = None, *, jobs: int = 1,
+              on_result: Callable[[NotebookResult], None] | None = None
+              ) -> list[NotebookResult]:
+        """Grade (student, notebook) pairs (default: all pending), each in its own
+        scratch course, in ``jobs`` worker processes; store the scores in the class
+        gradebook (only this process writes it); return the results in order."""
+        todo = self.pending() if todo is None else todo
         if not todo:
             return []
         if jobs < 1:
             raise ValueError(f"jobs must be at least 1, got {jobs}")
         self.sync_assignment()
-        work = [Job(s, self.submission_dir(s), self.template_db, self.release_dir,
-                    self.state_dir / "work" / s) for s in todo]
+        self.backup_gradebook()
+        hidden, readable = self._hidden(), tuple(readable_paths(REPO))
+        work = [Job(s, nb, self.submission_dir(s) / f"{nb}.ipynb",
+                    self.release_dir / f"{nb}.ipynb", self.template_db,
+                    self.state_dir / "work" / f"{s}--{nb}",
+                    self.state_dir / "logs" / f"{s}--{nb}.log", hidden, readable,
+                    MEMORY_LIMIT, NOTEBOOK_TIMEOUT) for s, nb in todo]
         graded = self.graded()
-        done: dict[str, Result] = {}
+        done: dict[tuple[str, str], NotebookResult] = {}
 
-        def record(job: Job, result: Result) -> None:
+        def record(job: Job, result: NotebookResult) -> None:
             self._record(result, job.work)
-            graded[result.student] = done[result.student] = result
+            graded.setdefault(result.student, {})[result.notebook] = result
+            done[(result.student, result.notebook)] = result
             self._save_graded(graded)
             if on_result:
                 on_result(result)
@@ -165,24 +202,40 @@ class Course:
                 futures = {pool.submit(grade, job): job for job in work}
                 for future in as_completed(futures):
                     record(futures[future], future.result())
-        return [done[s] for s in todo]
+        return [done[key] for key in todo]
 
-    def _record(self, result: Result, work: Path) -> None:
-        """Copy a scratch course's autograded notebooks in and write its scores."""
-        target = self.autograded_dir(result.student)
-        shutil.rmtree(target, ignore_errors=True)
-        source = work / "autograded" / result.student / ASSIGNMENT
-        if source.is_dir():
-            shutil.copytree(source, target)
+    def backup_gradebook(self) -> Path | None:
+        """Copy a SQLite class gradebook to ``.autograder/backups/`` before grading."""
+        if not self.db_url.startswith("sqlite:///"):
+            return None
+        db = Path(self.db_url.removeprefix("sqlite:///"))
+        if not db.exists():
+            return None
+        backups = self.state_dir / "backups"
+        backups.mkdir(parents=True, exist_ok=True)
+        target = backups / f"gradebook-{time.strftime('%Y%m%d-%H%M%S')}.db"
+        shutil.copy2(db, target)
+        for old in sorted(backups.glob("gradebook-*.db"))[:-10]:
+            old.unlink()
+        return target
+
+    def _record(self, result: NotebookResult, work: Path) -> None:
+        """Copy a scratch course's autograded notebook in and write its scores."""
+        name = f"{result.notebook}.ipynb"
+        target = self.autograded_dir(result.student) / name
+        target.unlink(missing_ok=True)
+        source = work / "course" / "autograded" / result.student / ASSIGNMENT / name
+        if source.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, target)
         with self.gradebook() as gb:
             gb.update_or_create_student(result.student)
             submission = gb.update_or_create_submission(ASSIGNMENT, result.student)
-            for nb in submission.notebooks:
-                scores = result.scores.get(nb.name, {})
-                for g in nb.grades:
-                    g.auto_score = scores.get(g.name, [0.0])[0]
-                    g.manual_score = None
-                    g.needs_manual_grade = False
+            nb = next(n for n in submission.notebooks if n.name == result.notebook)
+            for g in nb.grades:
+                g.auto_score = result.scores.get(g.name, [0.0])[0]
+                g.manual_score = None
+                g.needs_manual_grade = False
             gb.db.commit()
         shutil.rmtree(work, ignore_errors=True)
 
