@@ -110,9 +110,9 @@ def test_release_has_no_solutions_or_hidden_tests(name):
 @pytest.fixture(scope="session")
 def graded(graded_course) -> dict:
     """Scores per (student, notebook): {test grade_id: [score, max]}."""
-    return {(student, notebook): tests
-            for student, result in graded_course.graded().items()
-            for notebook, tests in result.scores.items()}
+    return {(student, notebook): result.scores
+            for student, notebooks in graded_course.graded().items()
+            for notebook, result in notebooks.items()}
 
 
 @pytest.mark.parametrize("name", NAMES)
