@@ -20,7 +20,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from autograder.config import ASSIGNMENT, CELL_TIMEOUT, nbgrader_config
+from autograder.config import ASSIGNMENT, Limits, nbgrader_config
 from autograder.integrity import prepare
 
 
@@ -37,8 +37,7 @@ class Job:
     log: Path  # where nbgrader's log goes when the notebook could not be graded
     hidden: tuple[str, ...]  # folders the kernel must not see
     readable: tuple[str, ...]  # folders the kernel must read
-    memory: int  # bytes of address space for the kernel
-    wall: int  # seconds for the whole notebook
+    limits: Limits
 
 
 @dataclass
@@ -92,9 +91,9 @@ def scratch_config(job: Job):
     km.workdir = str(job.work / "kernel")
     km.hidden = list(job.hidden)
     km.readable = list(job.readable)
-    km.memory = job.memory
-    km.wall = job.wall
-    config.Execute.timeout = CELL_TIMEOUT
+    km.memory = job.limits.memory
+    km.wall = job.limits.notebook
+    config.Execute.timeout = job.limits.cell
     return config
 
 
@@ -133,7 +132,8 @@ def grade(job: Job) -> NotebookResult:
     graded = course / "autograded" / job.student / ASSIGNMENT / f"{name}.ipynb"
     elapsed = time.perf_counter() - start
     if not graded.exists():
-        why = (f"stopped after the notebook's {job.wall} s limit" if elapsed >= job.wall
+        wall = job.limits.notebook
+        why = (f"stopped after the notebook's {wall} s limit" if elapsed >= wall
                else "the kernel died or nbgrader failed")
         job.log.parent.mkdir(parents=True, exist_ok=True)
         job.log.write_text(f"{outcome.get('log') or ''}\n{outcome.get('error') or ''}")
@@ -141,7 +141,7 @@ def grade(job: Job) -> NotebookResult:
                             "scored 0")
     else:
         if _timed_out(graded):
-            result.flags.append(f"{name}: a cell timed out after {CELL_TIMEOUT} s; "
+            result.flags.append(f"{name}: a cell timed out after {job.limits.cell} s; "
                                 "unfinished cells scored 0")
         with Gradebook(config.CourseDirectory.db_url, config.CourseDirectory.course_id) as gb:
             nb = gb.find_submission_notebook(name, ASSIGNMENT, job.student)

@@ -8,6 +8,7 @@ never depend on the folder a command is started from.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 from traitlets.config import Config
@@ -20,10 +21,15 @@ COURSE_ID = "data622"
 DEFAULT_COURSE = REPO / "course"
 COURSE_ENV = "WEEK14_COURSE"
 
-#: Limits for one student's notebook while it is graded (see autograder/sandbox.py).
-CELL_TIMEOUT = 60  # seconds per cell (nbgrader interrupts the cell)
-NOTEBOOK_TIMEOUT = 300  # seconds for a whole notebook (the kernel is killed)
-MEMORY_LIMIT = 2 * 1024**3  # bytes of address space for the kernel
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Limits for one student's notebook while it is graded (see autograder/sandbox.py)."""
+
+    cell: int = 60  # seconds per cell (nbgrader interrupts the cell)
+    notebook: int = 300  # seconds for a whole notebook (the kernel is killed)
+    memory: int = 2 * 1024**3  # bytes of address space for the kernel
 
 
 def course_dir(course: str | os.PathLike | None = None) -> Path:
@@ -54,7 +60,7 @@ def nbgrader_config(course: str | os.PathLike | None = None, *,
     c.CourseDirectory.db_url = db_url or f"sqlite:///{root / 'gradebook.db'}"
     # Students' notebooks are graded as submitted; a deleted test cell is put back.
     c.OverwriteCells.add_missing_cells = True
-    c.Execute.timeout = CELL_TIMEOUT
+    c.Execute.timeout = Limits.cell
     c.Execute.extra_arguments = ["--InteractiveShell.xmode=Minimal"]
     # Feedback must show neither hidden tests nor what they printed.
     c.ClearHiddenTests.enforce_metadata = False

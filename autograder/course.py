@@ -30,10 +30,9 @@ from autograder.autograde import Job, NotebookResult, file_digest, grade
 from autograder.config import (
     ASSIGNMENT,
     COURSE_ID,
-    MEMORY_LIMIT,
-    NOTEBOOK_TIMEOUT,
     REPO,
     SOURCE_DIR,
+    Limits,
     course_dir,
     nbgrader_config,
 )
@@ -43,8 +42,10 @@ from autograder.sandbox import readable_paths
 class Course:
     """The instructor's working folder for one class."""
 
-    def __init__(self, root: str | os.PathLike | None = None, *, db_url: str | None = None):
+    def __init__(self, root: str | os.PathLike | None = None, *, db_url: str | None = None,
+                 limits: Limits | None = None):
         self.root = course_dir(root)
+        self.limits = limits or Limits()
         self.root.mkdir(parents=True, exist_ok=True)
         self.state_dir = self.root / ".autograder"
         self.config = nbgrader_config(self.root, db_url=db_url)
@@ -181,7 +182,7 @@ class Course:
                     self.release_dir / f"{nb}.ipynb", self.template_db,
                     self.state_dir / "work" / f"{s}--{nb}",
                     self.state_dir / "logs" / f"{s}--{nb}.log", hidden, readable,
-                    MEMORY_LIMIT, NOTEBOOK_TIMEOUT) for s, nb in todo]
+                    self.limits) for s, nb in todo]
         graded = self.graded()
         done: dict[tuple[str, str], NotebookResult] = {}
 
