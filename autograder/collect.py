@@ -71,6 +71,8 @@ def place(relpath: str, notebooks: set[str]) -> tuple[str, str] | str:
     """(student, notebook) for an entry's path, or the reason it cannot be placed."""
     parts = PurePosixPath(relpath).parts
     name = parts[-1]
+    if relpath.startswith("/") or ".." in parts:
+        return "unsafe path (absolute or with ..): not extracted"
     if any(p.startswith(".") or p == "__MACOSX" for p in parts):
         return "hidden or system file"
     stem, suffix = PurePosixPath(name).stem, PurePosixPath(name).suffix

@@ -40,7 +40,9 @@ def test_lms_file_names_are_placed(path, expected):
         ("jsmith/homework.ipynb", "is not one of this assignment's notebooks"),
         (f"{FIRST}.ipynb", "no student"),
         (f"__MACOSX/jsmith/{FIRST}.ipynb", "hidden or system file"),
-        (f"../../etc/x$y_{FIRST}.ipynb", "may only hold letters"),
+        (f"../../etc/x_{FIRST}.ipynb", "unsafe path"),
+        (f"/etc/x_{FIRST}.ipynb", "unsafe path"),
+        (f"x$y_{FIRST}.ipynb", "may only hold letters"),
     ],
 )
 def test_unplaceable_files_say_why(path, reason):
@@ -58,7 +60,8 @@ def test_collect_from_lms_zip_reports_misnamed_files(tmp_path):
     submitted = tmp_path / "course" / "submitted"
     report = collect(archive, submitted, NOTEBOOKS)
     assert sorted(report.taken) == [("alice", FIRST), ("bob", FIRST)]
-    assert [name for name, _ in report.skipped] == ["carol_555_666_my homework.ipynb"]
+    assert sorted(name for name, _ in report.skipped) == [
+        f"../evil_{FIRST}.ipynb", "carol_555_666_my homework.ipynb"]
     assert (submitted / "alice" / ASSIGNMENT / f"{FIRST}.ipynb").read_bytes() == body
     assert sorted(p.name for p in (tmp_path / "course").rglob("*.ipynb")) == [
         f"{FIRST}.ipynb", f"{FIRST}.ipynb"]
