@@ -22,9 +22,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
-# Debian packages the tests use: Chromium for the browser tests. Installed when
-# missing if we are root; otherwise the command to run is printed.
-SYSTEM_PACKAGES := chromium
+# Debian packages the tests use: Chromium for the browser tests, bubblewrap for the
+# grading sandbox. Installed when missing if we are root; otherwise the command to run
+# is printed.
+SYSTEM_PACKAGES := chromium bubblewrap
 system-deps:
 	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \

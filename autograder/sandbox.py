@@ -70,7 +70,10 @@ def sandbox_command(cmd: list[str], *, workdir: str, hidden: list[str], readable
         box += ["--ro-bind", path, path]
     for path in hidden:
         box += ["--tmpfs", path]
-    box += ["--bind", workdir, workdir, "--chdir", workdir,
+    box += ["--bind", workdir, workdir]
+    for path in hidden:  # read-only once the working folder is mounted inside
+        box += ["--remount-ro", path]
+    box += ["--chdir", workdir,
             "--unshare-all", "--uid", NOBODY, "--gid", NOBODY,
             "--die-with-parent", "--new-session",
             # pid 1 means "no parent to watch" to ipykernel: inside the sandbox's own

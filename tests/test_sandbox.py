@@ -1,0 +1,129 @@
+"""The kernel sandbox on its own: what code running in a student's kernel cannot do.
+
+Each test runs a tiny notebook through nbclient with the grader's
+``SandboxedKernelManager`` (bubblewrap + prlimit + timeout), as nbgrader does.
+"""
+
+from __future__ import annotations
+
+import gc
+import socket
+import time
+import warnings
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+from nbclient.exceptions import DeadKernelError
+from nbformat.v4 import new_code_cell, new_notebook
+from traitlets.config import Config
+
+from autograder.config import REPO, SOURCE_DIR
+from autograder.sandbox import (
+    SandboxedKernelManager,
+    bwrap_works,
+    prepare_workdir,
+    readable_paths,
+)
+
+
+def test_bubblewrap_is_available_here():
+    """`make test` installs Debian's bubblewrap; without it grading is not isolated."""
+    assert bwrap_works()
+
+
+@pytest.fixture
+def secret(tmp_path):
+    """A course folder with a gradebook the kernel must not see."""
+    course = tmp_path / "course"
+    course.mkdir()
+    (course / "gradebook.db").write_text("grades of every student")
+    return course
+
+
+def run(tmp_path, secret, *sources: str, cell_timeout: int = 30, wall: int = 60,
+        memory: int = 2 * 1024**3) -> nbformat.NotebookNode:
+    workdir = secret / ".autograder" / "work" / "kernel"
+    prepare_workdir(workdir)
+    config = Config()
+    config.SandboxedKernelManager.update(
+        workdir=str(workdir), hidden=[str(secret), str(SOURCE_DIR)],
+        readable=readable_paths(REPO), memory=memory, wall=wall)
+    nb = new_notebook(cells=[new_code_cell(src) for src in sources])
+    NotebookClient(nb, kernel_manager_class=SandboxedKernelManager, config=config,
+                   kernel_name="python3", timeout=cell_timeout, allow_errors=True,
+                   interrupt_on_timeout=True).execute()
+    return nb
+
+
+def run_until_dead(tmp_path, secret, *sources: str, **limits) -> None:
+    """Run cells that kill the kernel; nbclient then leaves ZeroMQ sockets to the garbage
+    collector, whose ResourceWarnings are nbclient's, not a failure of the sandbox."""
+    with pytest.raises(DeadKernelError):
+        run(tmp_path, secret, *sources, **limits)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        gc.collect()
+
+
+def output(cell) -> str:
+    return "".join(o.get("text", "") + o.get("ename", "") + o.get("evalue", "")
+                   for o in cell.outputs)
+
+
+def test_kernel_cannot_see_the_course_or_the_solutions(tmp_path, secret):
+    nb = run(tmp_path, secret,
+             f"import os; print(sorted(os.listdir({str(secret)!r})))",
+             f"print(open({str(secret / 'gradebook.db')!r}).read())",
+             f"print(os.listdir({str(SOURCE_DIR)!r}))")
+    assert output(nb.cells[0]).strip() == "['.autograder']"
+    assert "FileNotFoundError" in output(nb.cells[1])
+    assert output(nb.cells[2]).strip() == "[]"
+
+
+def test_kernel_cannot_write_outside_its_folder(tmp_path, secret):
+    nb = run(tmp_path, secret,
+             f"open({str(secret / 'gradebook.db')!r}, 'w')",
+             f"open({str(REPO / 'README.md')!r}, 'a')",
+             "open('scratch.txt', 'w').write('fine'); print(open('scratch.txt').read())",
+             "import os; print(os.getuid(), os.getgid())")
+    assert "Error" in output(nb.cells[0])
+    assert "Read-only file system" in output(nb.cells[1])
+    assert output(nb.cells[2]).strip() == "fine"
+    assert output(nb.cells[3]).strip() == "65534 65534"
+    assert (secret / "gradebook.db").read_text() == "grades of every student"
+
+
+def test_kernel_has_no_network(tmp_path, secret):
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        port = server.getsockname()[1]
+        nb = run(tmp_path, secret,
+                 f"import socket\ntry:\n    socket.create_connection(('127.0.0.1', {port}), 2)"
+                 "\n    print('connected')\nexcept OSError as e:\n    print('refused', e)")
+    assert output(nb.cells[0]).startswith("refused")
+
+
+def test_large_allocation_raises_memory_error(tmp_path, secret):
+    nb = run(tmp_path, secret, "import numpy as np\nx = np.ones(2**28)  # 2 GiB",
+             "print('still alive')")
+    assert "MemoryError" in output(nb.cells[0])
+    assert output(nb.cells[1]).strip() == "still alive"
+
+
+def test_os_exit_only_ends_this_kernel(tmp_path, secret):
+    run_until_dead(tmp_path, secret, "import os; os._exit(0)", "print('never')")
+
+
+def test_endless_loop_that_ignores_sigint_is_killed_by_the_wall_clock(tmp_path, secret):
+    start = time.monotonic()
+    run_until_dead(tmp_path, secret,
+                   "import signal; signal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+                   "while True:\n    pass", cell_timeout=60, wall=8)
+    assert time.monotonic() - start < 60
+
+
+def test_interrupt_reaches_the_kernel(tmp_path, secret):
+    """nbgrader's per-cell timeout interrupts a plain endless loop; the kernel goes on."""
+    nb = run(tmp_path, secret, "while True:\n    pass", "print('next cell ran')",
+             cell_timeout=3)
+    assert "next cell ran" in output(nb.cells[1])
