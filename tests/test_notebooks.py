@@ -80,6 +80,16 @@ def test_hidden_tests_hide_their_values(name):
 
 
 @pytest.mark.parametrize("name", NAMES)
+def test_run_all_goes_past_unfinished_exercises(name):
+    """Answer and test cells are tagged raises-exception: in a fresh student notebook
+    they raise, and JupyterLab's Run All must still reach the explorers below them."""
+    untagged = [nbgrader_meta(c)["grade_id"] for c in cells(SOURCE_DIR / ASSIGNMENT / name)
+                if (nbgrader_meta(c).get("grade") or nbgrader_meta(c).get("solution"))
+                and "raises-exception" not in c["metadata"].get("tags", [])]
+    assert not untagged, f"cells without the raises-exception tag in {name}: {untagged}"
+
+
+@pytest.mark.parametrize("name", NAMES)
 def test_source_passes_nbgraders_validator(name):
     assert validate(SOURCE_DIR / ASSIGNMENT / name) == []
 
