@@ -2,10 +2,9 @@
 against PyTorch on the CPU, plus time-to-98 % on the digits for the CNN.
 
 Run with ``make bench`` or ``.venv/bin/python benchmarks/conv.py``. PyTorch is optional:
-without it, only the baselines measured in this run without it are printed. Every
-number is a ratio against a baseline measured in the same run (``ratio = week14 time /
-baseline time``: below 1 means week14 is faster), float32, the library's default
-BLAS and PyTorch threads. Times are the minimum over interleaved rounds, which is the
+without it, the PyTorch comparisons are skipped. Each comparison is a ratio against a
+baseline measured in the same run (``ratio = week14 time / baseline time``: below 1
+means week14 is faster), in float32. Times are the minimum over interleaved rounds, the
 most stable statistic on a shared machine.
 
 Sections:
@@ -291,7 +290,7 @@ def bench_time_to_target() -> None:
     versus = " vs the same CNN in PyTorch" if torch is not None else ""
     print(f"\n4. digits CNN, time to {TARGET_ACCURACY:.0%} test accuracy (at most "
           f"{MAX_EPOCHS} epochs, batch 32, SGD lr 0.05 momentum 0.9, float32){versus}; "
-          "one thread each, CPU seconds of training (evaluation excluded)")
+          "one thread, CPU seconds of training (evaluation excluded)")
     X_train, X_test, y_train, y_test = digits(images=True)
     data = (X_train.astype(DTYPE), X_test.astype(DTYPE), y_train, y_test)
     header = f"   {'seed':<6}{'epochs':>7}{'seconds':>9}"
@@ -309,7 +308,8 @@ def bench_time_to_target() -> None:
                 if ours[-1][0] and theirs[-1][0]:
                     line += f"{ours[-1][1] / theirs[-1][1]:>7.2f}"
             print(line)
-    print("   ('-': not reached within the epochs; the ratio compares seeds where both reach it)")
+    print("   ('-': not reached within the epochs"
+          + ("; the ratio compares seeds where both reach it)" if theirs else ")"))
     reached = [seconds for epochs, seconds, _ in ours if epochs]
     if reached:
         print(f"   week14: median time to {TARGET_ACCURACY:.0%} {np.median(reached):.2f} s, "
