@@ -159,6 +159,36 @@ def test_conv2d_matches_the_loop_version_one_image_per_chunk(problem):
     assert_close(fast, conv2d_naive(x, w, b, stride, padding), AGREE, "conv2d in chunks")
 
 
+def conv2d_backward_loops(grad_out, x, w, stride, padding):
+    """dL/dx, dL/dw, dL/db from the definition: every output (i, j) sends its gradient
+    to the window it read and to the weights it used."""
+    kh, kw = w.shape[2:]
+    xp = zero_pad(x, padding)
+    dxp, dw = np.zeros_like(xp), np.zeros_like(w)
+    for i in range(grad_out.shape[2]):
+        for j in range(grad_out.shape[3]):
+            rows = slice(i * stride, i * stride + kh)
+            cols = slice(j * stride, j * stride + kw)
+            g = grad_out[:, :, i, j]  # (N, F)
+            dw += np.einsum("nf,nchw->fchw", g, xp[:, :, rows, cols])
+            dxp[:, :, rows, cols] += np.einsum("nf,fchw->nchw", g, w)
+    height, width = x.shape[2:]
+    dx = dxp[:, :, padding : padding + height, padding : padding + width]
+    return dx, dw, grad_out.sum(axis=(0, 2, 3))
+
+
+@settings(deadline=None, max_examples=60)
+@given(conv_problems())
+def test_conv2d_backward_matches_the_loop_definition(problem):
+    x, w, b, stride, padding = problem
+    grad_out = np.random.default_rng(0).standard_normal(conv2d(x, w, b, stride, padding).shape)
+    fast = conv2d_backward(grad_out, x, w, stride, padding)
+    loops = conv2d_backward_loops(grad_out, x, w, stride, padding)
+    for name, mine, theirs in zip(("dx", "dw", "db"), fast, loops, strict=True):
+        assert_close(mine, theirs, AGREE, f"{name} for x{x.shape} w{w.shape} "
+                                          f"stride={stride} padding={padding}")
+
+
 @st.composite
 def pool_problems(draw):
     size, stride = draw(st.integers(1, 4)), draw(st.integers(1, 3))
