@@ -12,7 +12,6 @@ import argparse
 import os
 import sys
 import tempfile
-import warnings
 from pathlib import Path
 
 from autograder.config import ASSIGNMENT, REPO
@@ -207,8 +206,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     # nbgrader runs helper programs (alembic, jupyter) by name: use this environment's.
     os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"]
-    # nbgrader 0.9.6 + SQLAlchemy 2.x warn inside Gradebook.add_submission; harmless.
-    warnings.filterwarnings("ignore", message="Object of type <.*> not in session")
     try:
         return args.run(args)
     except (ValueError, RuntimeError, OSError) as err:

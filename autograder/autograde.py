@@ -20,7 +20,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from autograder.config import ASSIGNMENT, Limits, nbgrader_config
+from autograder.config import ASSIGNMENT, Limits, nbgrader_config, quiet_nbgrader
 from autograder.integrity import prepare
 
 
@@ -126,8 +126,9 @@ def grade(job: Job) -> NotebookResult:
     shutil.copyfile(job.template_db, course / "gradebook.db")
     prepare_workdir(job.work / "kernel")
     config = scratch_config(job)
-    outcome = NbGraderAPI(CourseDirectory(config=config), config=config).autograde(
-        ASSIGNMENT, job.student, force=True, create=True)
+    with quiet_nbgrader():
+        outcome = NbGraderAPI(CourseDirectory(config=config), config=config).autograde(
+            ASSIGNMENT, job.student, force=True, create=True)
 
     graded = course / "autograded" / job.student / ASSIGNMENT / f"{name}.ipynb"
     elapsed = time.perf_counter() - start

@@ -35,6 +35,7 @@ from autograder.config import (
     Limits,
     course_dir,
     nbgrader_config,
+    quiet_nbgrader,
 )
 from autograder.sandbox import readable_paths
 
@@ -229,7 +230,7 @@ class Course:
         if source.exists():
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source, target)
-        with self.gradebook() as gb:
+        with quiet_nbgrader(), self.gradebook() as gb:
             gb.update_or_create_student(result.student)
             submission = gb.update_or_create_submission(ASSIGNMENT, result.student)
             nb = next(n for n in submission.notebooks if n.name == result.notebook)
