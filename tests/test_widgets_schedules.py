@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from week14.schedules import ConstantLR, ExponentialDecay, ReduceLROnPlateau, StepDecay
 from week14.training import History
+from week14.widgets import figure_png
 from week14.widgets.schedules import (
     MAX_MARKED_DROPS,
     SCHEDULE_KINDS,
@@ -211,7 +212,7 @@ def test_schedule_figure_update_replaces_everything_it_showed():
     np.testing.assert_array_equal(figure.drop_marks[0].get_segments(), [[[3, 0], [3, 1]]])
     assert figure.rate_ax.get_title() == "learning rate per epoch"
     assert figure.rate_ax.get_xlim() == fresh.rate_ax.get_xlim()
-    assert figure.png()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert figure_png(figure.fig)[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_schedule_figure_does_not_mark_a_smooth_decay():

@@ -6,6 +6,6 @@ call without a browser. Create explorers with :func:`explore`, which skips them 
 nbgrader is grading (it sets ``NBGRADER_EXECUTION``), so widgets never slow grading.
 """
 
-from week14.widgets._base import Explorer, explore
+from week14.widgets._base import Explorer, explore, figure_png
 
-__all__ = ["Explorer", "explore"]
+__all__ = ["Explorer", "explore", "figure_png"]

@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+import io
 import os
 from typing import Any
 
 import ipywidgets as widgets
-from IPython.display import clear_output, display
+from IPython.display import Image, clear_output, display
+
+
+def figure_png(fig: Any) -> bytes:
+    """A matplotlib figure rendered once as PNG bytes.
+
+    Cheaper than letting the inline backend display the figure, which draws it twice
+    (once to find a tight bounding box); explorers lay out their margins themselves.
+    """
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    return buffer.getvalue()
 
 
 class Explorer:
@@ -61,12 +73,14 @@ class Explorer:
         raise NotImplementedError
 
     @staticmethod
-    def show_figure(fig: Any) -> None:
-        """Display a matplotlib figure in the output and release it."""
+    def show_figure(fig: Any, *, keep: bool = False) -> None:
+        """Display a matplotlib figure in the output as one PNG, then release it
+        (``keep=True`` for a figure the explorer updates in place and shows again)."""
         import matplotlib.pyplot as plt
 
-        display(fig)
-        plt.close(fig)
+        display(Image(figure_png(fig)))
+        if not keep:
+            plt.close(fig)
 
     def _ipython_display_(self) -> None:
         display(self.panel)

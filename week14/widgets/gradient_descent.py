@@ -232,7 +232,7 @@ class GradientDescentExplorer(Explorer):
         self.surfaces = {unit: cost_grid(*self.data[unit], self.grid, self.grid, unit)
                          for unit in UNITS}
         self.lr_limit = stable_lr_limit(self.data["linear"][0])
-        slider = {"continuous_update": True, "style": {"description_width": "80px"}}
+        slider = {"continuous_update": True, "style": {"description_width": "100px"}}
         controls = {
             "unit": widgets.ToggleButtons(options=list(UNITS), value="linear",
                                           description="unit"),

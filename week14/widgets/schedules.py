@@ -25,7 +25,6 @@ from typing import Any, NamedTuple
 
 import ipywidgets as widgets
 import numpy as np
-from IPython.display import Image, display
 
 from week14._rng import as_generator
 from week14.layers import Dense, Tanh
@@ -240,8 +239,8 @@ class ScheduleFigure:
     The lines are made once and :meth:`update` only changes their data, which halves the
     cost of a redraw compared with a new figure (most of it is laying out axes, ticks and
     text). The figure is a plain ``matplotlib.figure.Figure``, not registered with
-    pyplot, so the notebook never shows it by itself; render it with :meth:`png` (or let
-    Jupyter display ``.fig``).
+    pyplot, so the notebook never shows it by itself; render it with
+    :func:`week14.widgets.figure_png` (or let Jupyter display ``.fig``).
 
     Attributes:
         fig: the Figure; rate_ax, loss_ax: its two Axes.
@@ -324,15 +323,6 @@ class ScheduleFigure:
             self._legend_with_baseline = with_baseline
         for text, line in zip(self.loss_ax.get_legend().get_texts(), lines, strict=True):
             text.set_text(line.get_label())
-
-    def png(self) -> bytes:
-        """The figure rendered once as PNG bytes (no tight bounding box: the margins are
-        fixed, and the inline backend's tight box would draw the figure twice)."""
-        import io
-
-        buffer = io.BytesIO()
-        self.fig.savefig(buffer, format="png")
-        return buffer.getvalue()
 
 
 def schedule_figure(history: History, baseline: History | None = None, title: str = "") -> Any:
@@ -427,7 +417,7 @@ class ScheduleExplorer(Explorer):
         baseline = None if kind == "constant" else self.run("constant", epochs, settings)
         schedule = make_schedule(kind, **{name: settings[name] for name in used})
         self.figure.update(history, baseline, title=_label(schedule))
-        display(Image(self.figure.png()))
+        self.show_figure(self.figure.fig, keep=True)
 
 
 def _label(schedule: Schedule) -> str:
