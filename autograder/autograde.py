@@ -17,7 +17,10 @@ import hashlib
 import json
 import shutil
 import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
+from multiprocessing import get_context
 from pathlib import Path
 
 from autograder.config import ASSIGNMENT, Limits, nbgrader_config, quiet_nbgrader
@@ -68,10 +71,24 @@ def _zero_scores(template_db: Path, notebook: str) -> dict[str, list[float]]:
         return {c.name: [0.0, float(c.max_score)] for c in cells}
 
 
-def _timed_out(autograded: Path) -> bool:
+#: What an error in a graded notebook says about the submission (ename or message part).
+_ERROR_FLAGS = {
+    "CellTimeoutError": "a cell timed out after {cell} s; unfinished cells scored 0",
+    "MemoryError": "ran out of memory (limit {memory} MiB); that cell scored 0",
+    "calls week14's reference implementation": "an answer calls the reference "
+                                                "implementation it is graded against",
+}
+
+
+def output_flags(autograded: Path, name: str, limits: Limits) -> list[str]:
+    """Flags from the errors a graded notebook shows (timeouts, memory, reference calls)."""
     nb = json.loads(autograded.read_text())
-    return any(out.get("ename") == "CellTimeoutError"
-               for cell in nb["cells"] for out in cell.get("outputs", []))
+    errors = [f"{out.get('ename', '')}: {out.get('evalue', '')}"
+              for cell in nb["cells"] for out in cell.get("outputs", [])
+              if out.get("output_type") == "error"]
+    values = {"cell": limits.cell, "memory": limits.memory // 2**20}
+    return [f"{name}: {message.format(**values)}" for key, message in _ERROR_FLAGS.items()
+            if any(key in error for error in errors)]
 
 
 def scratch_config(job: Job):
@@ -141,11 +158,61 @@ def grade(job: Job) -> NotebookResult:
         result.flags.append(f"{name}: failed to run ({why}; nbgrader's log: {job.log}); "
                             "scored 0")
     else:
-        if _timed_out(graded):
-            result.flags.append(f"{name}: a cell timed out after {job.limits.cell} s; "
-                                "unfinished cells scored 0")
+        result.flags += output_flags(graded, name, job.limits)
         with Gradebook(config.CourseDirectory.db_url, config.CourseDirectory.course_id) as gb:
             nb = gb.find_submission_notebook(name, ASSIGNMENT, job.student)
             result.scores = {g.name: [float(g.score), float(g.max_score)] for g in nb.grades}
     result.seconds = time.perf_counter() - start
     return result
+
+
+def _failed(job: Job, why: str) -> NotebookResult:
+    result = NotebookResult(job.student, job.notebook, file_digest(job.submitted),
+                            _zero_scores(job.template_db, job.notebook))
+    result.flags.append(f"{job.notebook}: {why}; scored 0 for now")
+    return result
+
+
+def run_jobs(work: list[Job], workers: int,
+             on_done: Callable[[Job, NotebookResult], None]) -> None:
+    """Grade every job in ``workers`` spawned processes, calling ``on_done`` in this
+    process as each finishes.
+
+    A watchdog guards the class against the grader itself: a job cannot legitimately
+    take longer than its notebook limit (the kernel is killed then), so if no job
+    finishes for that long plus two minutes, the workers are killed, the jobs that
+    were running get a flag that says to grade again, and the rest start over in fresh
+    workers. A job that raises is recorded the same way; the others go on.
+    """
+    patience = max(job.limits.notebook for job in work) + 120
+    queue = list(work)
+    while queue:
+        pool = ProcessPoolExecutor(min(workers, len(queue)), mp_context=get_context("spawn"))
+        futures = {pool.submit(grade, job): job for job in queue}
+        queue, remaining = [], set(futures)
+        try:
+            while remaining:
+                finished, remaining = wait(remaining, timeout=patience,
+                                           return_when=FIRST_COMPLETED)
+                for future in finished:
+                    job = futures[future]
+                    try:
+                        result = future.result()
+                    except Exception as err:  # noqa: BLE001 - a grader error, not the class's
+                        result = _failed(job, f"the grader failed ({type(err).__name__}: "
+                                              f"{err}); run grade again")
+                    on_done(job, result)
+                if not finished:
+                    for future in remaining:
+                        job = futures[future]
+                        if (job.work / "course").exists():
+                            on_done(job, _failed(job, f"grading did not finish in {patience}"
+                                                      " s (the grader hung); run grade again"))
+                        else:
+                            queue.append(job)
+                    break
+        finally:
+            if remaining:
+                for process in list(pool._processes.values()):
+                    process.kill()
+            pool.shutdown(wait=not remaining, cancel_futures=True)

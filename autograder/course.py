@@ -21,12 +21,10 @@ import os
 import shutil
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from functools import cached_property
-from multiprocessing import get_context
 from pathlib import Path
 
-from autograder.autograde import Job, NotebookResult, file_digest, grade
+from autograder.autograde import Job, NotebookResult, file_digest, run_jobs
 from autograder.config import (
     ASSIGNMENT,
     COURSE_ID,
@@ -195,15 +193,7 @@ class Course:
             if on_result:
                 on_result(result)
 
-        if jobs == 1:
-            for job in work:
-                record(job, grade(job))
-        else:
-            with ProcessPoolExecutor(min(jobs, len(work)),
-                                     mp_context=get_context("spawn")) as pool:
-                futures = {pool.submit(grade, job): job for job in work}
-                for future in as_completed(futures):
-                    record(futures[future], future.result())
+        run_jobs(work, jobs, record)
         return [done[key] for key in todo]
 
     def backup_gradebook(self) -> Path | None:

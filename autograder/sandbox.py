@@ -31,6 +31,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import zmq.asyncio
 from jupyter_client.manager import AsyncKernelManager
 from nbgrader.preprocessors import Execute
 from traitlets import Integer, List, Unicode, default
@@ -99,6 +100,18 @@ class SandboxedKernelManager(AsyncKernelManager):
     @default("transport")
     def _transport_default(self) -> str:
         return "ipc"
+
+    @default("context")
+    def _context_default(self) -> zmq.asyncio.Context:
+        # One ZeroMQ context for the whole grading process, never destroyed: when a
+        # kernel dies, jupyter_client can leave sockets open, and a per-kernel context
+        # garbage-collected later blocks forever in Context.term (seen here: a grading
+        # worker hung inside an unrelated SQLAlchemy call).
+        return zmq.asyncio.Context.instance()
+
+    def client(self, **kwargs):
+        kwargs.setdefault("context", self.context)
+        return super().client(**kwargs)
 
     @default("ip")
     def _ip_default(self) -> str:
