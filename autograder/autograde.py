@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -91,8 +92,9 @@ def output_flags(autograded: Path, name: str, limits: Limits) -> list[str]:
             if any(key in error for error in errors)]
 
 
-def scratch_config(job: Job):
-    """nbgrader configuration for the job's scratch course, kernel in the sandbox."""
+def scratch_config(job: Job, kernel_dir: Path):
+    """nbgrader configuration for the job's scratch course, its kernel in the sandbox
+    with ``kernel_dir`` as its working folder."""
     from nbgrader.converters import Autograde
     from nbgrader.preprocessors import Execute
 
@@ -105,7 +107,7 @@ def scratch_config(job: Job):
         for step in Autograde.class_traits()["autograde_preprocessors"].default()
     ]
     km = config.SandboxedKernelManager
-    km.workdir = str(job.work / "kernel")
+    km.workdir = str(kernel_dir)
     km.hidden = list(job.hidden)
     km.readable = list(job.readable)
     km.memory = job.limits.memory
@@ -141,11 +143,14 @@ def grade(job: Job) -> NotebookResult:
     target.parent.mkdir(parents=True)
     target.write_text(json.dumps(prepared.notebook))
     shutil.copyfile(job.template_db, course / "gradebook.db")
-    prepare_workdir(job.work / "kernel")
-    config = scratch_config(job)
-    with quiet_nbgrader():
-        outcome = NbGraderAPI(CourseDirectory(config=config), config=config).autograde(
-            ASSIGNMENT, job.student, force=True, create=True)
+    # The kernel's folder holds its Unix sockets, whose paths may not exceed 107
+    # bytes: a short temporary folder, not one deep in the course folder.
+    with tempfile.TemporaryDirectory(prefix="week14-kernel-") as kernel_dir:
+        prepare_workdir(Path(kernel_dir))
+        config = scratch_config(job, Path(kernel_dir))
+        with quiet_nbgrader():
+            outcome = NbGraderAPI(CourseDirectory(config=config), config=config).autograde(
+                ASSIGNMENT, job.student, force=True, create=True)
 
     graded = course / "autograded" / job.student / ASSIGNMENT / f"{name}.ipynb"
     elapsed = time.perf_counter() - start

@@ -2,7 +2,7 @@
 
 nbgrader's ``ClearHiddenTests`` removes the hidden tests' *source* from feedback, but
 not what those tests printed. :class:`HideHiddenTestOutput` runs before it: for a test
-cell that holds hidden tests it keeps only the error's one-line message (our checks
+cell that holds hidden tests it keeps only the error's name and message (our checks
 word hidden failures without inputs or expected values: ``week14.grading``'s
 ``hidden=True``) and drops everything else the cell printed.
 """
@@ -16,15 +16,17 @@ HIDDEN_MARKER = "BEGIN HIDDEN TESTS"
 
 
 class HideHiddenTestOutput(NbGraderPreprocessor):
-    """Reduce a hidden-test cell's outputs to the last line of its error, if any."""
+    """Reduce a hidden-test cell's outputs to its error's name and message, if any."""
+
+    max_message = 1000
 
     def preprocess_cell(self, cell: NotebookNode, resources: dict, index: int):
         if cell.cell_type == "code" and HIDDEN_MARKER in cell.source:
             errors = [out for out in cell.get("outputs", []) if out.output_type == "error"]
-            cell.outputs = [from_dict({
-                "output_type": "error",
-                "ename": err.ename,
-                "evalue": err.evalue.splitlines()[0] if err.evalue else "",
-                "traceback": [f"{err.ename}: {err.evalue.splitlines()[0] if err.evalue else ''}"],
-            }) for err in errors[-1:]]
+            cell.outputs = []
+            for err in errors[-1:]:
+                message = (err.evalue or "")[: self.max_message]
+                cell.outputs.append(from_dict({
+                    "output_type": "error", "ename": err.ename, "evalue": message,
+                    "traceback": [f"{err.ename}: {message}"]}))
         return cell, resources

@@ -36,7 +36,7 @@ def text(cell: dict) -> str:
     return "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
 
 
-def tests_of_first_answer(path: Path) -> set[str]:
+def first_answer_tests(path: Path) -> set[str]:
     """grade_ids of the test cells between the first answer cell and the next one."""
     ids, inside = set(), False
     for cell in cells(path):
@@ -143,7 +143,7 @@ def test_untouched_release_scores_zero(graded, name):
 def test_one_wrong_answer_loses_exactly_its_points(graded, graded_course, name):
     tests = graded[("partly", Path(name).stem)]
     failed = {t for t, (score, top) in tests.items() if score != top}
-    expected = tests_of_first_answer(SOURCE_DIR / ASSIGNMENT / name)
+    expected = first_answer_tests(SOURCE_DIR / ASSIGNMENT / name)
     assert failed == expected
     feedback = (graded_course.feedback_dir("partly") / name).with_suffix(".html").read_text()
     assert "did you forget to" in feedback, f"feedback for {name} does not name the problem"

@@ -37,7 +37,7 @@ def _describe(value: Any, limit: int = 6) -> str:
         value = value.item()
     if isinstance(value, np.ndarray):
         if value.size <= limit:
-            return np.array2string(value, precision=4, separator=", ")
+            return " ".join(np.array2string(value, precision=4, separator=", ").split())
         return f"array of shape {value.shape}"
     if isinstance(value, float | np.floating):
         return f"{float(value):.6g}"
