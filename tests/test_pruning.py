@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from week14 import pruning
 from week14.pruning import (
     LotteryResult,
     MaskCallback,
@@ -36,16 +37,8 @@ fractions = st.floats(0, 1)
 
 
 def _mlp(sizes, seed=0):
-    from week14.layers import Dense, ReLU
-    from week14.model import Sequential
-
-    rng = np.random.default_rng(seed)
-    layers = []
-    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
-        layers.append(Dense(n_in, n_out, rng=rng))
-        if i < len(sizes) - 2:
-            layers.append(ReLU())
-    return Sequential(layers)
+    """The library's own Dense-ReLU network builder, seeded."""
+    return pruning._mlp(sizes, np.random.default_rng(seed))
 
 
 def _blobs(n=60, n_features=4, n_classes=3, seed=0):
