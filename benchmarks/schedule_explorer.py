@@ -8,7 +8,7 @@ Two cases are timed with ``time.perf_counter`` (wall) and ``time.process_time`` 
   draw, render the PNG), as when a student moves a slider to a new value;
 * cached: ``explorer.update()`` with every run already trained (draw and render only).
 
-The explorer renders its PNG itself (``ScheduleExplorer.show_figure``), so this headless
+The explorer renders its PNG itself (``Explorer.show_figure``), so this headless
 run pays the same drawing cost as a notebook. On a shared machine wall time includes
 waiting for the CPU; the script prints a reference timing of pure Python
 (``sum(range(10**6))``, about 15–20 ms on an idle laptop) so numbers can be compared.
