@@ -8,6 +8,7 @@ STAMP  := $(VENV)/.installed
 
 help:
 	@echo "make lab    - open JupyterLab on the student notebooks (installs first)"
+	@echo "make lab-instructor - JupyterLab on the source notebooks, with nbgrader's instructor tools"
 	@echo "make grade  - headless instructor demo: the whole grading cycle on example submissions"
 	@echo "make test   - lint and run the whole test suite (installs first)"
 	@echo "make setup  - create .venv and install the project with its dev extras"
