@@ -21,6 +21,16 @@ def figure_png(fig: Any) -> bytes:
     return buffer.getvalue()
 
 
+def same_pixel_scale(axes: Any, height: int, width: int) -> None:
+    """Show images on ``axes`` at one pixel scale, framed to ``height`` × ``width``
+    pixels, without ticks: a smaller output then looks smaller than its input."""
+    for ax in axes:
+        ax.set_xlim(-0.5, width - 0.5)
+        ax.set_ylim(height - 0.5, -0.5)
+        ax.set_xticks([])
+        ax.set_yticks([])
+
+
 class Explorer:
     """A panel of ``controls`` above an ``Output`` that ``render`` redraws.
 

@@ -27,7 +27,7 @@ import numpy as np
 
 from week14 import kernels
 from week14._validation import as_real_array
-from week14.widgets._base import Explorer
+from week14.widgets._base import Explorer, same_pixel_scale
 
 CUSTOM = "custom"
 """The drop-down choice whose kernel is the nine boxes' values."""
@@ -203,11 +203,7 @@ class ConvolutionExplorer(Explorer):
         ax_out.imshow(result.picture, **gray)
         ax_out.set_title(f"{choice}, stride {stride}: output "
                          f"{result.values.shape[0]}×{result.values.shape[1]}", fontsize=10)
-        for ax in (ax_in, ax_out):  # one pixel scale on both sides: smaller looks smaller
-            ax.set_xlim(-0.5, padded.shape[1] - 0.5)
-            ax.set_ylim(padded.shape[0] - 0.5, -0.5)
-            ax.set_xticks([])
-            ax.set_yticks([])
+        same_pixel_scale((ax_in, ax_out), padded.shape[0], padded.shape[1])
         fig.subplots_adjust(left=0.02, right=0.98, bottom=0.02, top=0.9, wspace=0.08)
         self.show_figure(fig)
         low, high = result.values.min(), result.values.max()

@@ -26,7 +26,7 @@ import numpy as np
 
 from week14 import functional
 from week14._validation import as_real_array
-from week14.widgets._base import Explorer
+from week14.widgets._base import Explorer, same_pixel_scale
 from week14.widgets.convolution import size_text
 
 if TYPE_CHECKING:
@@ -207,11 +207,7 @@ class PoolingExplorer(Explorer):
         ax_in.set_title(f"input {image.shape[0]}×{image.shape[1]}", fontsize=10)
         ax_out.set_title(f"{kind} pooling, size {size}, stride {stride}: "
                          f"{pooled.shape[0]}×{pooled.shape[1]}", fontsize=10)
-        for ax in (ax_in, ax_out):  # one cell scale on both sides: smaller looks smaller
-            ax.set_xlim(-0.5, image.shape[1] - 0.5)
-            ax.set_ylim(image.shape[0] - 0.5, -0.5)
-            ax.set_xticks([])
-            ax.set_yticks([])
+        same_pixel_scale((ax_in, ax_out), image.shape[0], image.shape[1])
         fig.subplots_adjust(left=0.02, right=0.98, bottom=0.02, top=0.9, wspace=0.08)
         self.show_figure(fig)
         channels = 1 if grid else image.shape[2]
