@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: help setup system-deps test lint lab grade bench release bundle clean
+.PHONY: help setup system-deps postgres test lint lab grade bench release bundle clean
 
 help:
 	@echo "make lab    - open JupyterLab on the student notebooks (installs first)"
@@ -24,9 +24,9 @@ $(STAMP): pyproject.toml
 	touch $@
 
 # Debian packages the tests use: Chromium for the browser tests, bubblewrap for the
-# grading sandbox. Installed when missing if we are root; otherwise the command to run
-# is printed.
-SYSTEM_PACKAGES := chromium bubblewrap
+# grading sandbox, PostgreSQL for the shared-gradebook tests. Installed when missing if
+# we are root; otherwise the command to run is printed.
+SYSTEM_PACKAGES := chromium bubblewrap postgresql
 system-deps:
 	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
@@ -38,7 +38,11 @@ system-deps:
 lint: setup
 	$(BIN)/ruff check week14 autograder tests benchmarks
 
-test: lint system-deps
+# PostgreSQL on 127.0.0.1:5432 with the role the tests use (tests/start_postgres.sh).
+postgres: system-deps
+	bash tests/start_postgres.sh
+
+test: lint system-deps postgres
 	$(BIN)/python -m pytest
 
 # Students: JupyterLab on notebooks/, opening the first notebook, with lab/student's

@@ -57,13 +57,16 @@ def cmd_collect(args: argparse.Namespace) -> int:
 def cmd_grade(args: argparse.Namespace) -> int:
     from tqdm.auto import tqdm
 
+    from autograder.course import Shard
     from autograder.sandbox import isolation
 
     course = _course(args)
     _need_submissions(course)
-    todo = course.pending(force=args.force)
+    shard = Shard.parse(args.shard) if args.shard else None
+    todo = course.pending(force=args.force, shard=shard)
     if not todo:
-        print("every submission is already graded (use --force to grade again)")
+        which = f"in shard {shard} " if shard else ""
+        print(f"every submission {which}is already graded (use --force to grade again)")
         return 0
     print(isolation())
     with tqdm(total=len(todo), desc="grading", unit="notebook", disable=args.quiet) as bar:
@@ -158,7 +161,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     examples = Path(args.course) / "examples"
     write_examples(examples)
     steps = [(cmd_collect, {"path": str(examples)}),
-             (cmd_grade, {"force": False, "jobs": os.cpu_count() or 1}),
+             (cmd_grade, {"force": False, "jobs": os.cpu_count() or 1, "shard": None}),
              (cmd_feedback, {"student": None}), (cmd_export, {}), (cmd_summary, {})]
     for step, extra in steps:
         print(f"== {step.__name__.removeprefix('cmd_')}")
@@ -192,6 +195,9 @@ def parser() -> argparse.ArgumentParser:
     grade.add_argument("--force", action="store_true", help="grade every submission again")
     grade.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
                        help="worker processes (default: the number of cores)")
+    grade.add_argument("--shard", metavar="INDEX/COUNT",
+                       help="grade only slice INDEX of COUNT of the students (e.g. 1/2 and "
+                            "2/2 on two machines sharing a PostgreSQL gradebook, --db-url)")
     add("feedback", cmd_feedback, "write feedback HTML for graded students"
         ).add_argument("--student", action="append", help="only this student (repeatable)")
     add("export", cmd_export, "write grades.csv (nbgrader) and a student x notebook CSV")
@@ -204,8 +210,6 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    # nbgrader runs helper programs (alembic, jupyter) by name: use this environment's.
-    os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"]
     try:
         return args.run(args)
     except (ValueError, RuntimeError, OSError) as err:

@@ -1,14 +1,15 @@
-"""Autograde one student's notebook at a time, each in a scratch course.
+"""Autograde a student's notebooks one at a time, each in a scratch course.
 
-A unit of work is one (student, notebook). The grader builds the notebook to run
-from the release and the student's answer cells (:mod:`autograder.integrity`), then
-runs nbgrader's autograde in a scratch course made for it: a copy of a *template*
-gradebook that knows the assignment but no student, and that one notebook. The kernel
-runs in the sandbox of :mod:`autograder.sandbox`. The grader then reads the scores from
-the scratch gradebook; only the parent process writes the class gradebook. So a
-notebook can neither see nor damage another student's files or the class gradebook,
-one broken notebook costs only its own points, and the same unit runs in worker
-processes for ``--jobs``.
+A unit of work is one student: their notebooks, graded one after another in the
+student's own sandbox (:mod:`autograder.sandbox`), where a zygote forks a fresh kernel
+for each notebook. For each notebook the grader builds the notebook to run from the
+release and the student's answer cells (:mod:`autograder.integrity`), then runs
+nbgrader's autograde in a scratch course made for it: a copy of that notebook's
+*template* gradebook, which knows the notebook but no student. The grader then reads
+the scores from the scratch gradebook; only the parent process writes the class
+gradebook. So a notebook can neither see nor damage another student's files or the
+class gradebook, one broken notebook costs only its own points, and students are
+graded side by side in worker processes for ``--jobs``.
 """
 
 from __future__ import annotations
@@ -20,12 +21,16 @@ import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from multiprocessing import get_context
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from autograder.config import ASSIGNMENT, Limits, nbgrader_config, quiet_nbgrader
 from autograder.integrity import prepare
+
+if TYPE_CHECKING:
+    from autograder.sandbox import Zygote
 
 
 @dataclass(frozen=True)
@@ -36,27 +41,56 @@ class Job:
     notebook: str  # name without .ipynb
     submitted: Path  # .../submitted/STUDENT/week14/NOTEBOOK.ipynb (may be missing)
     released: Path  # the release's NOTEBOOK.ipynb
-    template_db: Path  # gradebook with the assignment and no students
+    template_db: Path  # gradebook with this notebook of the assignment, no students
     work: Path  # scratch folder for this job (emptied first)
     log: Path  # where nbgrader's log goes when the notebook could not be graded
-    hidden: tuple[str, ...]  # folders the kernel must not see
-    readable: tuple[str, ...]  # folders the kernel must read
     limits: Limits
+
+
+@dataclass(frozen=True)
+class StudentJob:
+    """One student's notebooks to grade, in one sandbox, as plain data."""
+
+    student: str
+    notebooks: tuple[Job, ...]
+    hidden: tuple[str, ...]  # folders the kernels must not see
+    readable: tuple[str, ...]  # folders the kernels must read
+    limits: Limits
+
+    @property
+    def wall(self) -> int:
+        """Seconds the student's sandbox may live: every notebook's limit, and a minute."""
+        return self.limits.notebook * len(self.notebooks) + 60
 
 
 @dataclass
 class NotebookResult:
-    """One student's notebook: its digest, scores per test cell, flags, time."""
+    """One student's notebook: its digest, scores per test cell, flags, and the seconds
+    spent in each part of grading it (:data:`PHASES`)."""
 
     student: str
     notebook: str
     digest: str
     scores: dict[str, list[float]] = field(default_factory=dict)  # test -> [score, max]
     flags: list[str] = field(default_factory=list)
-    seconds: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)  # phase -> seconds
 
     def to_json(self) -> dict:
         return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict) -> NotebookResult:
+        """Read :meth:`to_json`'s output, also from older versions of the grader."""
+        known = {f.name for f in fields(cls)}
+        return cls(**{key: value for key, value in data.items() if key in known})
+
+
+#: Where grading time goes, in order: checking answers and building the scratch course;
+#: starting the student's sandbox and zygote (once per student, counted for the notebook
+#: that needed it first); forking a kernel until it answers; running the cells; the
+#: rest of nbgrader's autograde (its gradebook, the other preprocessors, files);
+#: writing the class gradebook (in the parent process).
+PHASES = ("prepare", "sandbox start", "kernel start", "execution", "nbgrader", "gradebook")
 
 
 def file_digest(path: Path) -> str:
@@ -92,9 +126,9 @@ def output_flags(autograded: Path, name: str, limits: Limits) -> list[str]:
             if any(key in error for error in errors)]
 
 
-def scratch_config(job: Job, kernel_dir: Path):
-    """nbgrader configuration for the job's scratch course, its kernel in the sandbox
-    with ``kernel_dir`` as its working folder."""
+def scratch_config(job: Job, zygote: Zygote):
+    """nbgrader configuration for the job's scratch course, its kernel forked by the
+    student's ``zygote``."""
     from nbgrader.converters import Autograde
     from nbgrader.preprocessors import Execute
 
@@ -107,22 +141,34 @@ def scratch_config(job: Job, kernel_dir: Path):
         for step in Autograde.class_traits()["autograde_preprocessors"].default()
     ]
     km = config.SandboxedKernelManager
-    km.workdir = str(kernel_dir)
-    km.hidden = list(job.hidden)
-    km.readable = list(job.readable)
-    km.memory = job.limits.memory
+    km.workdir = str(zygote.workdir)
+    km.zygote = zygote.socket
     km.wall = job.limits.notebook
     config.Execute.timeout = job.limits.cell
+    config.SandboxedExecute.timings_file = str(job.work / "timings.json")
     return config
 
 
-def grade(job: Job) -> NotebookResult:
-    """Grade one notebook of one student in a scratch course under ``job.work``."""
+def grade_student(job: StudentJob) -> list[NotebookResult]:
+    """Grade one student's notebooks, their kernels forked in one sandbox."""
+    from autograder.sandbox import Zygote, prepare_workdir
+
+    # The kernels' folder holds their Unix sockets, whose paths may not exceed 107
+    # bytes: a short temporary folder, not one deep in the course folder.
+    with tempfile.TemporaryDirectory(prefix="week14-") as folder:
+        workdir = Path(folder)
+        prepare_workdir(workdir)
+        with Zygote(workdir, hidden=list(job.hidden), readable=list(job.readable),
+                    memory=job.limits.memory, wall=job.wall) as zygote:
+            return [grade(notebook, zygote) for notebook in job.notebooks]
+
+
+def grade(job: Job, zygote: Zygote) -> NotebookResult:
+    """Grade one notebook of one student in a scratch course under ``job.work``, its
+    kernel forked by ``zygote`` (started here if it is not running)."""
     from nbgrader.api import Gradebook
     from nbgrader.apps import NbGraderAPI
     from nbgrader.coursedir import CourseDirectory
-
-    from autograder.sandbox import prepare_workdir
 
     start = time.perf_counter()
     name = job.notebook
@@ -143,14 +189,16 @@ def grade(job: Job) -> NotebookResult:
     target.parent.mkdir(parents=True)
     target.write_text(json.dumps(prepared.notebook))
     shutil.copyfile(job.template_db, course / "gradebook.db")
-    # The kernel's folder holds its Unix sockets, whose paths may not exceed 107
-    # bytes: a short temporary folder, not one deep in the course folder.
-    with tempfile.TemporaryDirectory(prefix="week14-kernel-") as kernel_dir:
-        prepare_workdir(Path(kernel_dir))
-        config = scratch_config(job, Path(kernel_dir))
-        with quiet_nbgrader():
-            outcome = NbGraderAPI(CourseDirectory(config=config), config=config).autograde(
-                ASSIGNMENT, job.student, force=True, create=True)
+    config = scratch_config(job, zygote)
+    result.timings["prepare"] = time.perf_counter() - start
+    if not zygote.running():
+        sandbox_start = time.perf_counter()
+        zygote.start()
+        result.timings["sandbox start"] = time.perf_counter() - sandbox_start
+    nbgrader_start = time.perf_counter()
+    with quiet_nbgrader():
+        outcome = NbGraderAPI(CourseDirectory(config=config), config=config).autograde(
+            ASSIGNMENT, job.student, force=True, create=True)
 
     graded = course / "autograded" / job.student / ASSIGNMENT / f"{name}.ipynb"
     elapsed = time.perf_counter() - start
@@ -167,7 +215,10 @@ def grade(job: Job) -> NotebookResult:
         with Gradebook(config.CourseDirectory.db_url, config.CourseDirectory.course_id) as gb:
             nb = gb.find_submission_notebook(name, ASSIGNMENT, job.student)
             result.scores = {g.name: [float(g.score), float(g.max_score)] for g in nb.grades}
-    result.seconds = time.perf_counter() - start
+    timings = job.work / "timings.json"
+    kernel = json.loads(timings.read_text()) if timings.exists() else {}
+    result.timings.update(kernel)
+    result.timings["nbgrader"] = time.perf_counter() - nbgrader_start - sum(kernel.values())
     return result
 
 
@@ -178,22 +229,23 @@ def _failed(job: Job, why: str) -> NotebookResult:
     return result
 
 
-def run_jobs(work: list[Job], workers: int,
+def run_jobs(work: list[StudentJob], workers: int,
              on_done: Callable[[Job, NotebookResult], None]) -> None:
-    """Grade every job in ``workers`` spawned processes, calling ``on_done`` in this
-    process as each finishes.
+    """Grade every student's job in ``workers`` spawned processes, calling ``on_done``
+    in this process for each notebook as its student finishes.
 
-    A watchdog guards the class against the grader itself: a job cannot legitimately
-    take longer than its notebook limit (the kernel is killed then), so if no job
-    finishes for that long plus two minutes, the workers are killed, the jobs that
-    were running get a flag that says to grade again, and the rest start over in fresh
-    workers. A job that raises is recorded the same way; the others go on.
+    A watchdog guards the class against the grader itself: a student cannot
+    legitimately take longer than their sandbox's limit (:attr:`StudentJob.wall`), so
+    if no student finishes for that long plus two minutes, the workers are killed, the
+    notebooks of the students that were being graded get a flag that says to grade
+    again, and the rest start over in fresh workers. A job that raises is recorded the
+    same way; the others go on.
     """
-    patience = max(job.limits.notebook for job in work) + 120
+    patience = max(job.wall for job in work) + 120
     queue = list(work)
     while queue:
         pool = ProcessPoolExecutor(min(workers, len(queue)), mp_context=get_context("spawn"))
-        futures = {pool.submit(grade, job): job for job in queue}
+        futures = {pool.submit(grade_student, job): job for job in queue}
         queue, remaining = [], set(futures)
         try:
             while remaining:
@@ -202,17 +254,20 @@ def run_jobs(work: list[Job], workers: int,
                 for future in finished:
                     job = futures[future]
                     try:
-                        result = future.result()
+                        results = future.result()
                     except Exception as err:  # noqa: BLE001 - a grader error, not the class's
-                        result = _failed(job, f"the grader failed ({type(err).__name__}: "
-                                              f"{err}); run grade again")
-                    on_done(job, result)
+                        why = f"the grader failed ({type(err).__name__}: {err}); run grade again"
+                        results = [_failed(notebook, why) for notebook in job.notebooks]
+                    for notebook, result in zip(job.notebooks, results, strict=True):
+                        on_done(notebook, result)
                 if not finished:
+                    why = (f"grading did not finish in {patience} s (the grader hung); "
+                           "run grade again")
                     for future in remaining:
                         job = futures[future]
-                        if (job.work / "course").exists():
-                            on_done(job, _failed(job, f"grading did not finish in {patience}"
-                                                      " s (the grader hung); run grade again"))
+                        if any((notebook.work / "course").exists() for notebook in job.notebooks):
+                            for notebook in job.notebooks:
+                                on_done(notebook, _failed(notebook, why))
                         else:
                             queue.append(job)
                     break

@@ -8,6 +8,7 @@ never depend on the folder a command is started from.
 from __future__ import annotations
 
 import os
+import sys
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -62,7 +63,13 @@ def course_dir(course: str | os.PathLike | None = None) -> Path:
 
 def nbgrader_config(course: str | os.PathLike | None = None, *,
                     db_url: str | None = None) -> Config:
-    """nbgrader configuration for the course folder ``course`` (see :func:`course_dir`)."""
+    """nbgrader configuration for the course folder ``course`` (see :func:`course_dir`).
+
+    nbgrader runs helper programs (``alembic``) by name, so this Python's ``bin`` folder
+    is put first on ``PATH`` as well: the grader works without an activated venv."""
+    bin_dir = str(Path(sys.executable).parent)
+    if os.environ.get("PATH", "").split(os.pathsep)[0] != bin_dir:
+        os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
     root = course_dir(course)
     c = Config()
     c.CourseDirectory.root = str(root)

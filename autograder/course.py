@@ -7,24 +7,36 @@ Layout of a course folder (``--course``, default ``<repo>/course``)::
     autograded/STUDENT/week14/        nbgrader's graded copies
     feedback/STUDENT/week14/*.html    feedback for students
     exports/                          grade tables and the histogram
-    .autograder/                      the grader's own state: template gradebook,
-                                      scratch courses, what was graded when
+    .autograder/                      the grader's own state: template gradebooks,
+                                      scratch courses, graded/STUDENT.json (what was
+                                      graded when), logs, gradebook backups
 
 One nbgrader API object is made per course and reused, so its ~5 s start-up is paid
 once per command, not once per student.
+
+Several grading processes may share a course and its gradebook: ``grade --shard
+INDEX/COUNT`` on each of COUNT machines with one PostgreSQL gradebook (``--db-url``).
+Each grades the students of its :class:`Shard`, so no two write the same student's
+state or grades; the assignment is registered under a lock (:meth:`Course._exclusive`).
+Flags live in the grader's state (``graded/``), in the course folder of the machine
+that graded the student; a shared folder keeps them together.
 """
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import json
 import os
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from autograder.autograde import Job, NotebookResult, file_digest, run_jobs
+from autograder.autograde import Job, NotebookResult, StudentJob, file_digest, run_jobs
 from autograder.config import (
     ASSIGNMENT,
     COURSE_ID,
@@ -36,6 +48,41 @@ from autograder.config import (
     quiet_nbgrader,
 )
 from autograder.sandbox import readable_paths
+
+#: Key of the PostgreSQL advisory lock that graders sharing a gradebook take in turn.
+_ADVISORY_LOCK = 1414_2026
+
+
+@dataclass(frozen=True)
+class Shard:
+    """Slice ``index`` of ``count`` of a class (``grade --shard INDEX/COUNT``): the
+    students whose name hashes to it. Deterministic and stable: a student added later
+    does not move the others, so each machine of ``count`` grades the same students
+    every time."""
+
+    index: int  # 1 .. count
+    count: int
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.index <= self.count:
+            raise ValueError(f"shard {self.index}/{self.count} does not exist: INDEX/COUNT "
+                             "needs 1 <= INDEX <= COUNT, e.g. 1/2 and 2/2 for two machines")
+
+    @classmethod
+    def parse(cls, text: str) -> Shard:
+        """``"2/3"`` -> Shard(2, 3), with an error that shows the expected form."""
+        index, slash, count = text.partition("/")
+        if not (slash and index.strip().isdigit() and count.strip().isdigit()):
+            raise ValueError(f"--shard takes INDEX/COUNT, e.g. 1/2 on the first of two "
+                             f"machines and 2/2 on the second; got {text!r}")
+        return cls(int(index), int(count))
+
+    def __contains__(self, student: str) -> bool:
+        number = int.from_bytes(hashlib.sha256(student.encode()).digest()[:8], "big")
+        return number % self.count == self.index - 1
+
+    def __str__(self) -> str:
+        return f"{self.index}/{self.count}"
 
 
 class Course:
@@ -69,9 +116,10 @@ class Course:
     def release_dir(self) -> Path:
         return self.state_dir / "release" / ASSIGNMENT
 
-    @property
-    def template_db(self) -> Path:
-        return self.state_dir / "template.db"
+    def template_db(self, notebook: str) -> Path:
+        """Gradebook that knows only ``notebook`` of the assignment: a scratch course's
+        start (a gradebook of the whole assignment costs nbgrader 0.15 s a notebook)."""
+        return self.state_dir / "templates" / f"{notebook}.db"
 
     def submission_dir(self, student: str) -> Path:
         return self.root / "submitted" / student / ASSIGNMENT
@@ -96,59 +144,138 @@ class Course:
         return sorted(p.name for p in submitted.iterdir() if (p / ASSIGNMENT).is_dir())
 
     # -- the assignment ------------------------------------------------------------
-    def sync_assignment(self) -> None:
-        """Record the assignment (notebooks, test cells, points) in the class gradebook
-        and in a template gradebook that scratch courses start from."""
-        result = self.api.generate_assignment(ASSIGNMENT, force=True)
-        if not result["success"]:
-            raise RuntimeError(f"nbgrader could not register the assignment:\n"
-                               f"{result.get('error') or result.get('log')}")
-        from nbgrader.apps import NbGraderAPI
-        from nbgrader.coursedir import CourseDirectory
+    @contextmanager
+    def _exclusive(self) -> Iterator[None]:
+        """One process at a time changes the assignment: hold the lock file
+        ``.autograder/lock`` (shards may share the course folder) and, for PostgreSQL,
+        a transaction-level advisory lock in the database, which shards on other
+        machines share."""
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.state_dir / "lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not self.db_url.startswith("postgresql"):
+                yield
+                return
+            import sqlalchemy
 
-        scratch = self.state_dir / "template"
-        shutil.rmtree(scratch, ignore_errors=True)
-        scratch.mkdir(parents=True)
-        config = nbgrader_config(scratch)
-        config.CourseDirectory.release_directory = str(scratch / "release")
-        made = NbGraderAPI(CourseDirectory(config=config), config=config).generate_assignment(
-            ASSIGNMENT, force=True)
-        if not made["success"]:
-            raise RuntimeError(f"nbgrader could not build the template gradebook:\n"
-                               f"{made.get('error') or made.get('log')}")
-        shutil.move(scratch / "gradebook.db", self.template_db)
-        shutil.rmtree(scratch)
+            engine = sqlalchemy.create_engine(self.db_url)
+            try:
+                with engine.begin() as connection:  # the lock ends with the transaction
+                    connection.execute(sqlalchemy.text("SELECT pg_advisory_xact_lock(:key)"),
+                                       {"key": _ADVISORY_LOCK})
+                    yield
+            finally:
+                engine.dispose()
+
+    def _assignment_digest(self) -> str:
+        """SHA-256 of the source notebooks: what the assignment is made of."""
+        from autograder.release import source_notebooks
+
+        digest = hashlib.sha256()
+        for path in source_notebooks():
+            digest.update(path.name.encode() + b"\0" + path.read_bytes())
+        return digest.hexdigest()
+
+    def _gradebook_notebooks(self) -> set[str]:
+        """The assignment's notebooks as the class gradebook knows them (none if it
+        does not know the assignment)."""
+        from nbgrader.api import MissingEntry
+
+        with self.gradebook() as gb:
+            try:
+                return {nb.name for nb in gb.find_assignment(ASSIGNMENT).notebooks}
+            except MissingEntry:
+                return set()
+
+    def sync_assignment(self, *, force: bool = False) -> bool:
+        """Record the assignment (notebooks, test cells, points) in the class gradebook
+        and in a template gradebook that scratch courses start from.
+
+        Skipped, returning False, when already done for the current source notebooks
+        (their digest is kept in ``.autograder/assignment.sha256``) and the gradebook
+        still knows them; ``force`` does it anyway. Safe to run from several processes
+        (see :meth:`_exclusive`)."""
+        stamp = self.state_dir / "assignment.sha256"
+        with self._exclusive():
+            digest = self._assignment_digest()
+            notebooks = self.notebook_names()
+            if (not force and stamp.exists() and all(self.template_db(nb).exists()
+                                                     for nb in notebooks)
+                    and stamp.read_text() == digest
+                    and self._gradebook_notebooks() == set(notebooks)):
+                return False
+            stamp.unlink(missing_ok=True)
+            result = self.api.generate_assignment(ASSIGNMENT, force=True)
+            if not result["success"]:
+                raise RuntimeError(f"nbgrader could not register the assignment:\n"
+                                   f"{result.get('error') or result.get('log')}")
+            from nbgrader.apps import NbGraderAPI
+            from nbgrader.coursedir import CourseDirectory
+
+            scratch = self.state_dir / "template"
+            shutil.rmtree(scratch, ignore_errors=True)
+            scratch.mkdir(parents=True)
+            config = nbgrader_config(scratch)
+            config.CourseDirectory.release_directory = str(scratch / "release")
+            made = NbGraderAPI(CourseDirectory(config=config),
+                               config=config).generate_assignment(ASSIGNMENT, force=True)
+            if not made["success"]:
+                raise RuntimeError(f"nbgrader could not build the template gradebook:\n"
+                                   f"{made.get('error') or made.get('log')}")
+            self._split_template(scratch / "gradebook.db", notebooks)
+            shutil.rmtree(scratch)
+            stamp.write_text(digest)
+            return True
+
+    def _split_template(self, whole: Path, notebooks: list[str]) -> None:
+        """One template gradebook per notebook, from the assignment's ``whole``."""
+        from nbgrader.api import Gradebook
+
+        folder = self.template_db(notebooks[0]).parent
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        for notebook in notebooks:
+            shutil.copyfile(whole, self.template_db(notebook))
+            with Gradebook(f"sqlite:///{self.template_db(notebook)}") as gb:
+                for other in notebooks:
+                    if other != notebook:
+                        gb.remove_notebook(other, ASSIGNMENT)
 
     # -- grading -------------------------------------------------------------------
-    def _state_file(self) -> Path:
-        return self.state_dir / "graded.json"
+    def _state_file(self, student: str) -> Path:
+        return self.state_dir / "graded" / f"{student}.json"
 
     def graded(self) -> dict[str, dict[str, NotebookResult]]:
-        """What was graded so far: student -> notebook -> result (the grader's state)."""
-        path = self._state_file()
-        if not path.exists():
-            return {}
-        return {s: {nb: NotebookResult(**r) for nb, r in notebooks.items()}
-                for s, notebooks in json.loads(path.read_text()).items()}
+        """What was graded so far: student -> notebook -> result (the grader's state,
+        one file per student, so shards sharing this folder never write the same one)."""
+        folder = self._state_file("-").parent
+        return {path.stem: {nb: NotebookResult.from_json(r)
+                            for nb, r in json.loads(path.read_text()).items()}
+                for path in sorted(folder.glob("*.json"))}
 
     def flags(self) -> dict[str, list[str]]:
         """Everything the instructor should look at, by student."""
         return {s: [f for r in nbs.values() for f in r.flags]
                 for s, nbs in self.graded().items()}
 
-    def _save_graded(self, graded: dict[str, dict[str, NotebookResult]]) -> None:
-        path = self._state_file()
+    def _save_graded(self, result: NotebookResult) -> None:
+        path = self._state_file(result.student)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        mine = json.loads(path.read_text()) if path.exists() else {}
+        mine[result.notebook] = result.to_json()
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(
-            {s: {nb: r.to_json() for nb, r in sorted(nbs.items())}
-             for s, nbs in sorted(graded.items())}, indent=1))
+        tmp.write_text(json.dumps(dict(sorted(mine.items())), indent=1))
         tmp.replace(path)
 
-    def pending(self, *, force: bool = False) -> list[tuple[str, str]]:
-        """(student, notebook) pairs that are new or changed since last graded."""
+    def pending(self, *, force: bool = False, shard: Shard | None = None
+                ) -> list[tuple[str, str]]:
+        """(student, notebook) pairs that are new or changed since last graded, of the
+        students in ``shard`` (default: all)."""
         done = self.graded()
         todo = []
         for student in self.students():
+            if shard is not None and student not in shard:
+                continue
             for notebook in self.notebook_names():
                 previous = done.get(student, {}).get(notebook)
                 path = self.submission_dir(student) / f"{notebook}.ipynb"
@@ -167,8 +294,9 @@ class Course:
               on_result: Callable[[NotebookResult], None] | None = None
               ) -> list[NotebookResult]:
         """Grade (student, notebook) pairs (default: all pending), each in its own
-        scratch course, in ``jobs`` worker processes; store the scores in the class
-        gradebook (only this process writes it); return the results in order."""
+        scratch course, a student's notebooks in one sandbox, ``jobs`` students at a
+        time in worker processes; store the scores in the class gradebook (only this
+        process writes it); return the results in order."""
         todo = self.pending() if todo is None else todo
         if not todo:
             return []
@@ -177,19 +305,21 @@ class Course:
         self.sync_assignment()
         self.backup_gradebook()
         hidden, readable = self._hidden(), tuple(readable_paths(REPO))
-        work = [Job(s, nb, self.submission_dir(s) / f"{nb}.ipynb",
-                    self.release_dir / f"{nb}.ipynb", self.template_db,
-                    self.state_dir / "work" / f"{s}--{nb}",
-                    self.state_dir / "logs" / f"{s}--{nb}.log", hidden, readable,
-                    self.limits) for s, nb in todo]
-        graded = self.graded()
+        by_student: dict[str, list[Job]] = {}
+        for s, nb in todo:
+            by_student.setdefault(s, []).append(Job(
+                s, nb, self.submission_dir(s) / f"{nb}.ipynb",
+                self.release_dir / f"{nb}.ipynb", self.template_db(nb),
+                self.state_dir / "work" / f"{s}--{nb}",
+                self.state_dir / "logs" / f"{s}--{nb}.log", self.limits))
+        work = [StudentJob(s, tuple(jobs_), hidden, readable, self.limits)
+                for s, jobs_ in by_student.items()]
         done: dict[tuple[str, str], NotebookResult] = {}
 
         def record(job: Job, result: NotebookResult) -> None:
             self._record(result, job.work)
-            graded.setdefault(result.student, {})[result.notebook] = result
             done[(result.student, result.notebook)] = result
-            self._save_graded(graded)
+            self._save_graded(result)
             if on_result:
                 on_result(result)
 
@@ -220,6 +350,7 @@ class Course:
         if source.exists():
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source, target)
+        start = time.perf_counter()
         with quiet_nbgrader(), self.gradebook() as gb:
             gb.update_or_create_student(result.student)
             submission = gb.update_or_create_submission(ASSIGNMENT, result.student)
@@ -229,6 +360,7 @@ class Course:
                 g.manual_score = None
                 g.needs_manual_grade = False
             gb.db.commit()
+        result.timings["gradebook"] = time.perf_counter() - start
         shutil.rmtree(work, ignore_errors=True)
 
     # -- results -------------------------------------------------------------------

@@ -1,21 +1,26 @@
-"""Run a student's notebook kernel in a sandbox.
+"""Run a student's notebook kernels in a sandbox.
 
 nbgrader executes a submission in an IPython kernel started as the grading user. Here
-that kernel is started instead through Debian's bubblewrap (``bwrap``), when it works on
-this machine, as:
+each student gets a sandbox instead, started with Debian's bubblewrap (``bwrap``) when
+it works on this machine, as:
 
-    timeout -s KILL WALL  prlimit --as=MEMORY  bwrap ...  python -m ipykernel_launcher ...
+    timeout -s KILL WALL  prlimit --as=MEMORY  bwrap ...  python -m autograder.zygote serve
+
+and every kernel of that student is forked inside it by the zygote
+(:mod:`autograder.zygote`), a fresh process per notebook:
 
 - **filesystem**: everything read-only; a private ``/tmp``; the course folder (class
   gradebook, other students, the grader's scratch files), ``solutions/`` and the
   repository's ``.git`` hidden under empty tmpfs mounts; one writable scratch folder
-  that holds no notebook (the kernel's working folder);
-- **network**: none (a new network namespace); the kernel talks to nbgrader through
-  Unix sockets in its scratch folder (ZeroMQ's ``ipc`` transport);
+  that holds no notebook (the kernels' working folder);
+- **network**: none (a new network namespace); a kernel talks to nbgrader through
+  Unix sockets in the scratch folder (ZeroMQ's ``ipc`` transport);
 - **identity**: uid/gid 65534 (nobody) inside a new user namespace, its own process
-  tree (``--unshare-pid``), killed with its parent;
-- **limits**: address space (``prlimit --as``, a large allocation raises
-  ``MemoryError``), and a wall-clock limit for the whole notebook (``timeout``) on top of
+  tree (``--unshare-pid``), killed with its parent; the sandbox ends with the
+  student's grading, so nothing passes from one student to the next;
+- **limits**: address space (``prlimit --as``, per kernel: a large allocation raises
+  ``MemoryError``); a wall-clock limit per notebook (``timeout`` on the kernel's
+  command, whose end kills the kernel) and for the whole sandbox, on top of
   nbgrader's per-cell timeout.
 
 Without bwrap (no user namespaces), only the limits apply: :func:`isolation` says which.
@@ -26,15 +31,19 @@ signals do not cross into the sandbox's process tree.
 from __future__ import annotations
 
 import functools
+import json
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import zmq.asyncio
 from jupyter_client.manager import AsyncKernelManager
 from nbgrader.preprocessors import Execute
-from traitlets import Integer, List, Unicode, default
+from traitlets import Integer, Unicode, default
+
+from autograder.zygote import sandbox_env
 
 NOBODY = "65534"
 
@@ -61,7 +70,8 @@ def isolation() -> str:
 
 def sandbox_command(cmd: list[str], *, workdir: str, hidden: list[str], readable: list[str],
                     memory: int, wall: int) -> list[str]:
-    """Wrap a kernel command line ``cmd`` in the limits and, when available, bwrap."""
+    """Wrap the command line ``cmd`` (the zygote's) in the limits and, when available,
+    bwrap, with ``workdir`` its only writable folder."""
     limits = ["timeout", "--signal=KILL", str(wall), "prlimit", f"--as={memory}", "--"]
     if not bwrap_works():
         return [*limits, *cmd]
@@ -76,25 +86,67 @@ def sandbox_command(cmd: list[str], *, workdir: str, hidden: list[str], readable
         box += ["--remount-ro", path]
     box += ["--chdir", workdir,
             "--unshare-all", "--uid", NOBODY, "--gid", NOBODY,
-            "--die-with-parent", "--new-session",
-            # pid 1 means "no parent to watch" to ipykernel: inside the sandbox's own
-            # process tree the real parent is invisible.
-            "--setenv", "JPY_PARENT_PID", "1",
-            "--setenv", "HOME", workdir,
-            # Graders run notebooks side by side: one BLAS thread each is fastest.
-            "--setenv", "OPENBLAS_NUM_THREADS", "1",
-            "--setenv", "IPYTHONDIR", f"{workdir}/.ipython",
-            "--setenv", "MPLCONFIGDIR", f"{workdir}/.matplotlib", "--"]
-    return [*limits, *box, *cmd]
+            "--die-with-parent", "--new-session"]
+    for key, value in sandbox_env(workdir).items():
+        box += ["--setenv", key, value]
+    return [*limits, *box, "--", *cmd]
+
+
+class Zygote:
+    """One student's sandbox, with the zygote that forks their kernels waiting in it.
+
+    ``workdir`` is the kernels' writable folder (short: it holds Unix sockets, whose
+    paths may not exceed 107 bytes); ``wall`` limits the whole sandbox's life.
+    """
+
+    def __init__(self, workdir: Path, *, hidden: list[str], readable: list[str],
+                 memory: int, wall: int):
+        self.workdir = workdir
+        self.socket = str(workdir / "zygote")
+        self._command = sandbox_command(
+            [sys.executable, "-m", "autograder.zygote", "serve", self.socket],
+            workdir=str(workdir), hidden=hidden, readable=readable, memory=memory,
+            wall=wall)
+        self._process: subprocess.Popen | None = None
+
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    def start(self, timeout: float = 120) -> None:
+        """Start the sandbox and wait until the zygote listens (its imports done)."""
+        self.stop()
+        Path(self.socket).unlink(missing_ok=True)
+        log = self.workdir / "zygote.log"
+        with log.open("wb") as out:
+            self._process = subprocess.Popen(self._command, stdin=subprocess.DEVNULL,
+                                             stdout=out, stderr=out)
+        deadline = time.monotonic() + timeout
+        while not Path(self.socket).exists():
+            if self._process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"the kernel sandbox did not start:\n"
+                                   f"{log.read_text(errors='replace')[-2000:]}")
+            time.sleep(0.01)
+
+    def stop(self) -> None:
+        if self._process is not None:
+            self._process.kill()
+            self._process.wait()
+            self._process = None
+
+    def __enter__(self) -> Zygote:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
 
 
 class SandboxedKernelManager(AsyncKernelManager):
-    """A kernel manager that starts its kernel with :func:`sandbox_command`."""
+    """A kernel manager whose kernels are forked by a :class:`Zygote`: the kernel
+    command asks the zygote for a kernel and lives as long as it, within ``wall``."""
 
-    workdir = Unicode(help="the kernel's writable working folder").tag(config=True)
-    hidden = List(Unicode(), help="folders the kernel must not see").tag(config=True)
-    readable = List(Unicode(), help="folders the kernel needs to read").tag(config=True)
-    memory = Integer(2 * 1024**3, help="address-space limit in bytes").tag(config=True)
+    workdir = Unicode(help="the kernels' writable working folder").tag(config=True)
+    zygote = Unicode(help="the Unix socket of the student's zygote").tag(config=True)
     wall = Integer(600, help="seconds the kernel may live (one notebook)").tag(config=True)
 
     @default("transport")
@@ -129,18 +181,51 @@ class SandboxedKernelManager(AsyncKernelManager):
         return spec
 
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
-        cmd = super().format_kernel_cmd(extra_arguments)
-        return sandbox_command(cmd, workdir=self.workdir, hidden=list(self.hidden),
-                               readable=list(self.readable), memory=self.memory,
-                               wall=self.wall)
+        cmd = super().format_kernel_cmd(extra_arguments)  # python -m ipykernel_launcher -f ..
+        return ["timeout", "--signal=KILL", str(self.wall), sys.executable, "-m",
+                "autograder.zygote", "connect", self.zygote, *cmd[cmd.index("-f"):]]
 
 
 class SandboxedExecute(Execute):
-    """nbgrader's Execute preprocessor with the kernel started in the sandbox."""
+    """nbgrader's Execute preprocessor with the kernel started in the sandbox.
+
+    With ``timings_file`` set, it writes there how many seconds went into starting the
+    kernel (launch until the kernel answers) and into running the cells (shutdown
+    included), for the grading benchmark's breakdown.
+    """
+
+    timings_file = Unicode("", help="JSON file for the kernel start and execution "
+                                    "seconds").tag(config=True)
 
     def __init__(self, *args, **kwargs):
         kwargs["kernel_manager_class"] = SandboxedKernelManager
         super().__init__(*args, **kwargs)
+        self._kernel_start = 0.0
+
+    def start_new_kernel(self, **kwargs) -> None:
+        start = time.perf_counter()
+        try:
+            super().start_new_kernel(**kwargs)
+        finally:
+            self._kernel_start += time.perf_counter() - start
+
+    def start_new_kernel_client(self):
+        start = time.perf_counter()
+        try:
+            return super().start_new_kernel_client()
+        finally:
+            self._kernel_start += time.perf_counter() - start
+
+    def preprocess(self, nb, resources=None, km=None):
+        start, self._kernel_start = time.perf_counter(), 0.0
+        try:
+            return super().preprocess(nb, resources, km)
+        finally:
+            if self.timings_file:
+                total = time.perf_counter() - start
+                Path(self.timings_file).write_text(json.dumps(
+                    {"kernel start": self._kernel_start,
+                     "execution": total - self._kernel_start}))
 
 
 def prepare_workdir(workdir: Path) -> None:

@@ -1,13 +1,15 @@
 """The kernel sandbox on its own: what code running in a student's kernel cannot do.
 
-Each test runs a tiny notebook through nbclient with the grader's
-``SandboxedKernelManager`` (bubblewrap + prlimit + timeout), as nbgrader does.
+Each test runs tiny notebooks through nbclient with the grader's
+``SandboxedKernelManager``, their kernels forked by a student's ``Zygote`` (bubblewrap
++ prlimit + timeout), as nbgrader does.
 """
 
 from __future__ import annotations
 
 import gc
 import socket
+import subprocess
 import time
 import warnings
 
@@ -21,6 +23,7 @@ from traitlets.config import Config
 from autograder.config import REPO, SOURCE_DIR
 from autograder.sandbox import (
     SandboxedKernelManager,
+    Zygote,
     bwrap_works,
     prepare_workdir,
     readable_paths,
@@ -41,14 +44,22 @@ def secret(tmp_path):
     return course
 
 
-def run(tmp_path, secret, *sources: str, cell_timeout: int = 30, wall: int = 60,
-        memory: int = 2 * 1024**3) -> nbformat.NotebookNode:
-    workdir = secret / ".autograder" / "work" / "kernel"
+def student_sandbox(tmp_path, secret, *, memory: int = 2 * 1024**3, wall: int = 120
+                    ) -> Zygote:
+    workdir = tmp_path / "k"  # short: it holds the kernels' Unix sockets
     prepare_workdir(workdir)
+    zygote = Zygote(workdir, hidden=[str(secret), str(SOURCE_DIR)],
+                    readable=readable_paths(REPO), memory=memory, wall=wall)
+    zygote.start()
+    return zygote
+
+
+def execute(zygote: Zygote, *sources: str, cell_timeout: int = 30, wall: int = 60
+            ) -> nbformat.NotebookNode:
+    """Run one notebook of ``sources`` in a kernel forked by ``zygote``."""
     config = Config()
-    config.SandboxedKernelManager.update(
-        workdir=str(workdir), hidden=[str(secret), str(SOURCE_DIR)],
-        readable=readable_paths(REPO), memory=memory, wall=wall)
+    config.SandboxedKernelManager.update(workdir=str(zygote.workdir), zygote=zygote.socket,
+                                         wall=wall)
     nb = new_notebook(cells=[new_code_cell(src) for src in sources])
     NotebookClient(nb, kernel_manager_class=SandboxedKernelManager, config=config,
                    kernel_name="python3", timeout=cell_timeout, allow_errors=True,
@@ -56,11 +67,22 @@ def run(tmp_path, secret, *sources: str, cell_timeout: int = 30, wall: int = 60,
     return nb
 
 
+def run(tmp_path, secret, *sources: str, cell_timeout: int = 30, wall: int = 60,
+        memory: int = 2 * 1024**3) -> nbformat.NotebookNode:
+    with student_sandbox(tmp_path, secret, memory=memory) as zygote:
+        return execute(zygote, *sources, cell_timeout=cell_timeout, wall=wall)
+
+
 def run_until_dead(tmp_path, secret, *sources: str, **limits) -> None:
+    with student_sandbox(tmp_path, secret) as zygote:
+        run_until_dead_in(zygote, *sources, **limits)
+
+
+def run_until_dead_in(zygote: Zygote, *sources: str, **limits) -> None:
     """Run cells that kill the kernel; nbclient then leaves ZeroMQ sockets to the garbage
     collector, whose ResourceWarnings are nbclient's, not a failure of the sandbox."""
     with pytest.raises(DeadKernelError):
-        run(tmp_path, secret, *sources, **limits)
+        execute(zygote, *sources, **limits)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ResourceWarning)
         gc.collect()
@@ -76,7 +98,7 @@ def test_kernel_cannot_see_the_course_or_the_solutions(tmp_path, secret):
              f"import os; print(sorted(os.listdir({str(secret)!r})))",
              f"print(open({str(secret / 'gradebook.db')!r}).read())",
              f"print(os.listdir({str(SOURCE_DIR)!r}))")
-    assert output(nb.cells[0]).strip() == "['.autograder']"
+    assert output(nb.cells[0]).strip() == "[]"
     assert "FileNotFoundError" in output(nb.cells[1])
     assert output(nb.cells[2]).strip() == "[]"
 
@@ -127,3 +149,40 @@ def test_interrupt_reaches_the_kernel(tmp_path, secret):
     nb = run(tmp_path, secret, "while True:\n    pass", "print('next cell ran')",
              cell_timeout=3)
     assert "next cell ran" in output(nb.cells[1])
+
+
+def test_each_notebook_gets_a_fresh_kernel(tmp_path, secret, monkeypatch):
+    """Kernels forked by one zygote share nothing but the student's folder, and see
+    the environment nbgrader gives a kernel (it sets ``NBGRADER_EXECUTION`` after the
+    zygote started)."""
+    with student_sandbox(tmp_path, secret) as zygote:
+        monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+        first = execute(zygote, "import os, numpy as np\nleft_over = 1\n"
+                                "np.seterr(all='ignore')\nprint(os.getpid())")
+        second = execute(zygote, "import os, numpy as np\nprint(os.getpid())\n"
+                                 "print('left_over' in globals(), np.geterr()['divide'])\n"
+                                 "print(os.environ.get('NBGRADER_EXECUTION'))")
+    first_pid = output(first.cells[0]).split()[0]
+    second_pid, leftover, divide, execution = output(second.cells[0]).split()
+    assert first_pid != second_pid
+    assert (leftover, divide) == ("False", "warn")
+    assert execution == "autograde"
+
+
+def test_figures_show_in_a_forked_kernel(tmp_path, secret):
+    with student_sandbox(tmp_path, secret) as zygote:
+        nb = execute(zygote, "import matplotlib.pyplot as plt\nplt.plot([1, 2])")
+    assert any("image/png" in out.get("data", {}) for out in nb.cells[0].outputs)
+
+
+def test_a_killed_kernel_command_kills_the_kernel_and_the_sandbox_ends(tmp_path, secret):
+    """The wall clock kills the kernel command; the zygote then kills the kernel, and
+    stopping the sandbox leaves no process of the student's behind."""
+    with student_sandbox(tmp_path, secret) as zygote:
+        run_until_dead_in(zygote, "import time\nwhile True:\n    time.sleep(1)",
+                          cell_timeout=60, wall=5)
+        assert zygote.running()  # the zygote outlives its kernel and forks the next
+        nb = execute(zygote, "print('next notebook')")
+        assert output(nb.cells[0]).strip() == "next notebook"
+    leftover = subprocess.run(["pgrep", "-f", zygote.socket], capture_output=True, text=True)
+    assert leftover.stdout == ""

@@ -1,0 +1,153 @@
+"""A warm template for one student's kernels: each kernel is forked, not started cold.
+
+Starting an IPython kernel and importing NumPy, matplotlib, scikit-learn and week14 in
+it costs about two seconds of CPU, for every notebook; the notebooks themselves often
+run for less. So while one student is graded, a *zygote* process waits in that
+student's sandbox (:mod:`autograder.sandbox`) with those modules imported, and every
+notebook's kernel is a fresh ``fork()`` of it: a new process with nothing of the
+previous notebook's, which only has to open its sockets. The zygote is the student's
+alone and ends with their grading, so nothing passes between students.
+
+Two sides, both run as ``python -m autograder.zygote``:
+
+- ``serve SOCKET``, inside the sandbox: import :data:`PRELOAD`, then for each request
+  on the Unix socket fork a kernel and tell the requester how it ended;
+- ``connect SOCKET KERNEL-ARGS...``, the kernel command that jupyter_client starts:
+  asks the zygote for a kernel with those arguments (``-f CONNECTION_FILE ...``) and
+  lives exactly as long as it. When it is killed (nbgrader's or the wall-clock limit),
+  the zygote kills the kernel.
+
+Only the standard library is imported here before :func:`serve` preloads.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import select
+import signal
+import socket
+import sys
+
+#: Imported once per student, in the zygote: the kernel itself and what the notebooks
+#: import. Not ``matplotlib.pyplot`` nor its inline backend: imported before the
+#: kernel's shell exists, they would not hook into it and figures would not show, so
+#: each notebook still imports them (0.1 s).
+PRELOAD = (
+    "ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell", "numpy",
+    "matplotlib", "matplotlib.figure", "ipywidgets",
+    "scipy.sparse", "sklearn.datasets", "threadpoolctl", "tqdm.auto",
+    "week14", "week14.activations", "week14.cnn", "week14.data", "week14.functional",
+    "week14.gradcheck", "week14.grading", "week14.kernels", "week14.layers",
+    "week14.losses", "week14.model", "week14.pruning", "week14.schedules",
+    "week14.symmetry", "week14.training", "week14.widgets",
+)
+#: What ipykernel would set on start-up; set before the preload so that matplotlib
+#: chooses the same backend as in a kernel started cold.
+KERNEL_ENV = {"MPLBACKEND": "module://matplotlib_inline.backend_inline"}
+
+
+def sandbox_env(workdir: str) -> dict[str, str]:
+    """Environment variables the sandbox sets for its kernels, over the grader's."""
+    return {
+        # pid 1 means "no parent to watch" to ipykernel: inside the sandbox's own
+        # process tree the real parent is invisible.
+        "JPY_PARENT_PID": "1",
+        "HOME": workdir,
+        # Graders run notebooks side by side: one BLAS thread each is fastest.
+        "OPENBLAS_NUM_THREADS": "1",
+        "IPYTHONDIR": f"{workdir}/.ipython",
+        "MPLCONFIGDIR": f"{workdir}/.matplotlib",
+    }
+
+
+def _kernel(argv: list[str], env: dict[str, str]) -> None:
+    """In the forked child: become a kernel with ``argv`` and the environment a kernel
+    started cold would have: its requester's ``env`` (nbgrader's ``NBGRADER_EXECUTION``
+    among it) under the sandbox's own variables (never returns)."""
+    code = 1
+    try:
+        os.setpgid(0, 0)
+        mine = {key: os.environ[key] for key in [*sandbox_env(""), *KERNEL_ENV]
+                if key in os.environ}
+        os.environ.clear()
+        os.environ.update({**env, **mine})
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        if "numpy" in sys.modules:  # a cold kernel's global NumPy RNG is seeded fresh
+            sys.modules["numpy"].random.seed()
+        from ipykernel.kernelapp import IPKernelApp
+
+        app = IPKernelApp.instance()
+        app.initialize(argv)
+        app.start()
+        code = 0
+    except SystemExit as stop:
+        code = stop.code if isinstance(stop.code, int) else 0
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+
+
+def _supervise(connection: socket.socket, pid: int) -> None:
+    """Wait for the kernel ``pid`` or for its requester to go; tell it the exit code."""
+    with connection:
+        pidfd = os.pidfd_open(pid)
+        try:
+            ready, _, _ = select.select([connection, pidfd], [], [])
+            if connection in ready and pidfd not in ready:  # the requester was killed
+                os.killpg(pid, signal.SIGKILL)
+            _, status = os.waitpid(pid, 0)
+            try:
+                connection.sendall(f"{os.waitstatus_to_exitcode(status)}\n".encode())
+            except OSError:
+                pass
+        finally:
+            os.close(pidfd)
+
+
+def serve(path: str) -> None:
+    """Preload, listen on ``path`` and fork one kernel per request, one at a time."""
+    os.environ.update(KERNEL_ENV)
+    for module in PRELOAD:
+        importlib.import_module(module)
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(path)
+    server.listen(1)
+    while True:
+        connection, _ = server.accept()
+        with connection.makefile("r") as lines:
+            request = json.loads(lines.readline())
+        pid = os.fork()
+        if pid == 0:
+            server.close()
+            connection.close()
+            _kernel(request["argv"], request["env"])
+        _supervise(connection, pid)
+
+
+def connect(path: str, argv: list[str]) -> int:
+    """Ask the zygote at ``path`` for a kernel with ``argv`` and this process's
+    environment; its exit code."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
+        client.connect(path)
+        request = {"argv": argv, "env": dict(os.environ)}
+        client.sendall(json.dumps(request).encode() + b"\n")
+        answer = client.makefile("r").readline().strip()
+    return int(answer) if answer.lstrip("-").isdigit() else 1
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) >= 2 and argv[0] == "serve":
+        serve(argv[1])
+        return 0
+    if len(argv) >= 2 and argv[0] == "connect":
+        return connect(argv[1], argv[2:])
+    print("usage: python -m autograder.zygote serve SOCKET | connect SOCKET KERNEL-ARGS...",
+          file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
