@@ -1,4 +1,4 @@
-"""Input checks shared by the numerical modules (activations, losses, gradient descent)."""
+"""Input checks shared by the library's modules."""
 
 from __future__ import annotations
 
@@ -23,3 +23,13 @@ def as_real_array(x: object, func: str, arg: str | None = None) -> np.ndarray:
     if arr.dtype.kind != "f":
         arr = arr.astype(np.float64)
     return arr
+
+
+def check_int(func: str, name: str, value: object, minimum: int) -> int:
+    """Return ``value`` as an int, or raise TypeError/ValueError unless it is an int
+    (not a bool) >= ``minimum``; the message names ``func`` and the argument ``name``."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise TypeError(f"{func} expected {name} to be an int, got {type(value).__name__}")
+    if value < minimum:
+        raise ValueError(f"{func} expected {name} >= {minimum}, got {value}")
+    return int(value)

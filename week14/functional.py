@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from week14._validation import as_real_array
+from week14._validation import as_real_array, check_int
 
 __all__ = [
     "avg_pool2d",
@@ -55,15 +55,6 @@ __all__ = [
 # --------------------------------------------------------------------------------------
 
 
-def _check_int(func: str, name: str, value: object, minimum: int) -> int:
-    """Return ``value`` as an int, or raise TypeError/ValueError unless it is an int >= minimum."""
-    if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        raise TypeError(f"{func} expected {name} to be an int, got {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"{func} expected {name} >= {minimum}, got {value}")
-    return int(value)
-
-
 def conv_output_size(n: int, kernel: int, padding: int = 0, stride: int = 1) -> int:
     """Number of positions of a ``kernel``-wide window along an axis of length ``n``.
 
@@ -81,10 +72,10 @@ def conv_output_size(n: int, kernel: int, padding: int = 0, stride: int = 1) -> 
         ValueError: if ``n``, ``kernel`` or ``stride`` is below 1, ``padding`` is
             negative, or the kernel is larger than the padded axis.
     """
-    n = _check_int("conv_output_size", "n", n, 1)
-    kernel = _check_int("conv_output_size", "kernel", kernel, 1)
-    padding = _check_int("conv_output_size", "padding", padding, 0)
-    stride = _check_int("conv_output_size", "stride", stride, 1)
+    n = check_int("conv_output_size", "n", n, 1)
+    kernel = check_int("conv_output_size", "kernel", kernel, 1)
+    padding = check_int("conv_output_size", "padding", padding, 0)
+    stride = check_int("conv_output_size", "stride", stride, 1)
     if kernel > n + 2 * padding:
         raise ValueError(
             f"conv_output_size: kernel {kernel} is larger than the padded input "
@@ -108,7 +99,7 @@ def zero_pad(x: np.ndarray, padding: int) -> np.ndarray:
         TypeError: if ``padding`` is not an int.
         ValueError: if ``padding`` is negative or ``x`` has fewer than 2 dimensions.
     """
-    padding = _check_int("zero_pad", "padding", padding, 0)
+    padding = check_int("zero_pad", "padding", padding, 0)
     x = np.asarray(x)
     if x.ndim < 2:
         raise ValueError(
@@ -138,8 +129,8 @@ def _check_conv_args(
     of one dtype (a missing ``b`` becomes zeros) and ints."""
     x = as_real_array(x, func, "x")
     w = as_real_array(w, func, "w")
-    stride = _check_int(func, "stride", stride, 1)
-    padding = _check_int(func, "padding", padding, 0)
+    stride = check_int(func, "stride", stride, 1)
+    padding = check_int(func, "padding", padding, 0)
     if x.ndim != 4:
         raise ValueError(f"{func} expected x of shape (N, C, H, W), got shape {x.shape}")
     if w.ndim != 4:
@@ -177,8 +168,8 @@ def _check_pool_args(
     x = np.asarray(x)
     if x.dtype.kind not in "biuf":
         raise TypeError(f"{func} expected x to hold real numbers, got dtype {x.dtype}")
-    size = _check_int(func, "size", size, 1)
-    stride = size if stride is None else _check_int(func, "stride", stride, 1)
+    size = check_int(func, "size", size, 1)
+    stride = size if stride is None else check_int(func, "stride", stride, 1)
     if x.ndim != 4:
         raise ValueError(f"{func} expected x of shape (N, C, H, W), got shape {x.shape}")
     if size > x.shape[2] or size > x.shape[3]:

@@ -24,8 +24,8 @@ from types import MappingProxyType
 
 import numpy as np
 
-from week14._validation import as_real_array
-from week14.functional import _check_int, conv2d
+from week14._validation import as_real_array, check_int
+from week14.functional import conv2d
 
 
 def _read_only(rows: list[list[float]], scale: float = 1.0) -> np.ndarray:
@@ -109,8 +109,8 @@ def apply_kernel(
                 f"{kernel.shape}; pass an int padding instead"
             )
         padding = (kh - 1) // 2
-    padding = _check_int("apply_kernel", "padding", padding, 0)
-    stride = _check_int("apply_kernel", "stride", stride, 1)
+    padding = check_int("apply_kernel", "padding", padding, 0)
+    stride = check_int("apply_kernel", "stride", stride, 1)
     height, width = image.shape[0] + 2 * padding, image.shape[1] + 2 * padding
     if kernel.shape[0] > height or kernel.shape[1] > width:
         raise ValueError(

@@ -17,6 +17,7 @@ import numpy.typing as npt
 
 from week14 import activations, functional, initializers
 from week14._rng import RngLike, as_generator
+from week14._validation import check_int
 from week14.activations import ActivationFn
 from week14.initializers import Initializer
 
@@ -62,15 +63,6 @@ def _check_grad_out(layer: Layer, grad_out: np.ndarray, expected: tuple[int, ...
             f"{expected}, got shape {grad_out.shape}"
         )
     return grad_out
-
-
-def _check_positive_int(owner: str, name: str, value: object) -> int:
-    """Return ``value`` as an int, or raise TypeError/ValueError unless it is an int >= 1."""
-    if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        raise TypeError(f"{owner} expected {name} to be an int, got {type(value).__name__}")
-    if value < 1:
-        raise ValueError(f"{owner} expected {name} >= 1, got {value}")
-    return int(value)
 
 
 def _initial_value(
@@ -138,8 +130,8 @@ class Dense(Layer):
         dtype: npt.DTypeLike = np.float64,
     ) -> None:
         super().__init__()
-        self.in_features = _check_positive_int("Dense", "in_features", in_features)
-        self.out_features = _check_positive_int("Dense", "out_features", out_features)
+        self.in_features = check_int("Dense", "in_features", in_features, 1)
+        self.out_features = check_int("Dense", "out_features", out_features, 1)
         self.weight_init = weight_init
         self.bias_init = bias_init
         self.dtype = np.dtype(dtype)
@@ -376,11 +368,11 @@ class Flatten(Layer):
 def _kernel_pair(value: object) -> tuple[int, int]:
     """``kernel_size`` as ``(kh, kw)``: an int k means k×k; a pair is taken as is."""
     if isinstance(value, tuple | list) and len(value) == 2:
-        return (_check_positive_int("Conv2D", "kernel_size[0]", value[0]),
-                _check_positive_int("Conv2D", "kernel_size[1]", value[1]))
+        return (check_int("Conv2D", "kernel_size[0]", value[0], 1),
+                check_int("Conv2D", "kernel_size[1]", value[1], 1))
     if isinstance(value, tuple | list):
         raise ValueError(f"Conv2D expected kernel_size to be an int or a pair, got {value!r}")
-    size = _check_positive_int("Conv2D", "kernel_size", value)
+    size = check_int("Conv2D", "kernel_size", value, 1)
     return size, size
 
 
@@ -430,11 +422,11 @@ class Conv2D(Layer):
         dtype: npt.DTypeLike = np.float64,
     ) -> None:
         super().__init__()
-        self.in_channels = _check_positive_int("Conv2D", "in_channels", in_channels)
-        self.out_channels = _check_positive_int("Conv2D", "out_channels", out_channels)
+        self.in_channels = check_int("Conv2D", "in_channels", in_channels, 1)
+        self.out_channels = check_int("Conv2D", "out_channels", out_channels, 1)
         self.kernel_size = _kernel_pair(kernel_size)
-        self.stride = _check_positive_int("Conv2D", "stride", stride)
-        self.padding = functional._check_int("Conv2D", "padding", padding, 0)
+        self.stride = check_int("Conv2D", "stride", stride, 1)
+        self.padding = check_int("Conv2D", "padding", padding, 0)
         self.weight_init = weight_init
         self.dtype = np.dtype(dtype)
         shape = (self.out_channels, self.in_channels, *self.kernel_size)
@@ -487,8 +479,8 @@ class _Pool2D(Layer):
     def __init__(self, size: int, stride: int | None = None) -> None:
         super().__init__()
         name = type(self).__name__
-        self.size = _check_positive_int(name, "size", size)
-        self.stride = self.size if stride is None else _check_positive_int(name, "stride", stride)
+        self.size = check_int(name, "size", size, 1)
+        self.stride = self.size if stride is None else check_int(name, "stride", stride, 1)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.size}, stride={self.stride})"
