@@ -242,3 +242,15 @@ def test_explorer_constructs_sets_and_reuses_runs(problem):
     assert {n for n, c in explorer.controls.items() if not c.disabled} == {"kind", "lr", "epochs"}
     with pytest.raises(ValueError, match="unknown controls"):
         explorer.set(learning_rate=0.1)
+
+
+def test_explorer_keeps_a_bounded_number_of_runs(problem):
+    explorer = ScheduleExplorer(problem)
+    explorer.MAX_RUNS = 2
+    settings = explorer.values()
+    first = explorer.run("constant", 5, {**settings, "lr": 0.1})
+    explorer.run("constant", 5, {**settings, "lr": 0.2})
+    explorer.run("constant", 5, {**settings, "lr": 0.5})
+    assert len(explorer._runs) == 2
+    assert explorer.run("constant", 5, {**settings, "lr": 0.1}) is not first, (
+        "the oldest run was forgotten and is trained again")

@@ -349,6 +349,9 @@ class ScheduleExplorer(Explorer):
     LEARNING_RATES = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0)
     """The initial rates on offer: round values, roughly 2× apart, crawl to divergence."""
 
+    MAX_RUNS = 256
+    """Runs kept for reuse (a few kB each); beyond that the oldest is forgotten."""
+
     def __init__(self, problem: DigitsProblem | None = None, *, seed: int = 0) -> None:
         self.problem = digits_problem() if problem is None else problem
         self.seed = seed
@@ -381,7 +384,8 @@ class ScheduleExplorer(Explorer):
         super().__init__(controls, title="Learning-rate schedules on the digits (SGD, 64-32-10)")
 
     def run(self, kind: str, epochs: int, settings: dict[str, Any]) -> History:
-        """The History of ``kind`` with ``settings`` (trained on first use, then kept).
+        """The History of ``kind`` with ``settings`` (trained on first use, then kept,
+        up to :attr:`MAX_RUNS` runs).
 
         ``settings`` holds :func:`make_schedule`'s values by name (``lr``, ``factor``,
         ...); only those ``kind`` uses (see :data:`SCHEDULE_KINDS`) make the key, so a
@@ -390,6 +394,8 @@ class ScheduleExplorer(Explorer):
         used = {name: settings[name] for name in SCHEDULE_KINDS[kind]}
         key = (kind, epochs, *used.items())
         if key not in self._runs:
+            if len(self._runs) >= self.MAX_RUNS:
+                del self._runs[next(iter(self._runs))]  # dicts keep insertion order
             self._runs[key] = train_with_schedule(make_schedule(kind, **used), epochs,
                                                   self.seed, problem=self.problem)
         return self._runs[key]
