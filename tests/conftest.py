@@ -24,3 +24,17 @@ def graded_course(tmp_path_factory):
         assert main([*command, "--course", str(course), "--quiet"]) == 0, command
     yield Course(course)
     shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def figures(monkeypatch):
+    """Capture the figures explorers show (instead of displaying them)."""
+    import matplotlib.pyplot as plt
+
+    from week14.widgets._base import Explorer
+
+    shown: list = []
+    monkeypatch.setattr(Explorer, "show_figure", staticmethod(shown.append))
+    yield shown
+    for fig in shown:
+        plt.close(fig)

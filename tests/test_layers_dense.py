@@ -146,7 +146,7 @@ def test_dense_rejects_inputs_of_the_wrong_shape(x_shape, message):
 def test_dense_rejects_grad_out_of_the_wrong_shape():
     layer = Dense(3, 2)
     layer.forward(np.zeros((4, 3)))
-    message = r"grad_out of the output's shape \(4, 2\), got shape \(4, 3\)"
+    message = r"grad_out of the forward output's shape \(4, 2\), got shape \(4, 3\)"
     with pytest.raises(ValueError, match=message):
         layer.backward(np.zeros((4, 3)))
 

@@ -170,18 +170,6 @@ def test_best_line_needs_two_distinct_x():
 # ------------------------------------------------------------------ explorer
 
 
-@pytest.fixture
-def figures(monkeypatch):
-    """Capture the figures an explorer shows (instead of displaying them)."""
-    import matplotlib.pyplot as plt
-
-    shown: list = []
-    monkeypatch.setattr(CostExplorer, "show_figure", staticmethod(shown.append))
-    yield shown
-    for fig in shown:
-        plt.close(fig)
-
-
 def test_explorer_title_shows_the_cost_of_the_chosen_line(figures):
     explorer = CostExplorer()
     assert len(figures) == 1, "the explorer draws once when built"

@@ -170,18 +170,6 @@ def test_neuron_column_is_a_plain_record():
 # ------------------------------------------------------------------ explorer
 
 
-@pytest.fixture
-def figures(monkeypatch):
-    """Capture the figures the explorer shows (instead of displaying them)."""
-    import matplotlib.pyplot as plt
-
-    shown: list = []
-    monkeypatch.setattr(FeedforwardExplorer, "show_figure", staticmethod(shown.append))
-    yield shown
-    for fig in shown:
-        plt.close(fig)
-
-
 def test_explorer_starts_at_the_lectures_example(figures):
     explorer = FeedforwardExplorer()
     assert explorer.values() == {"x1": 1.0, "x2": -1.0}

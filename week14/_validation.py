@@ -33,3 +33,16 @@ def check_int(func: str, name: str, value: object, minimum: int) -> int:
     if value < minimum:
         raise ValueError(f"{func} expected {name} >= {minimum}, got {value}")
     return int(value)
+
+
+def check_grad_shape(func: str, grad_out: object, expected: tuple[int, ...]) -> np.ndarray:
+    """Return ``grad_out`` as an array, or raise ValueError unless it has the forward
+    output's shape ``expected``; the message names ``func`` (a function, or
+    ``Layer.backward``)."""
+    grad_out = np.asarray(grad_out)
+    if grad_out.shape != expected:
+        raise ValueError(
+            f"{func} expected grad_out of the forward output's shape {expected}, "
+            f"got shape {grad_out.shape}"
+        )
+    return grad_out

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from week14._validation import as_real_array, check_int
+from week14._validation import as_real_array, check_grad_shape, check_int
 
 __all__ = [
     "avg_pool2d",
@@ -178,17 +178,6 @@ def _check_pool_args(
             f"{x.shape[2]}×{x.shape[3]} (x shape {x.shape})"
         )
     return x, size, stride
-
-
-def _check_grad_shape(func: str, grad_out: object, expected: tuple[int, ...]) -> np.ndarray:
-    """Return ``grad_out`` as an array, or raise ValueError unless it has the output's shape."""
-    grad_out = np.asarray(grad_out)
-    if grad_out.shape != expected:
-        raise ValueError(
-            f"{func} expected grad_out of the forward output's shape {expected}, "
-            f"got shape {grad_out.shape}"
-        )
-    return grad_out
 
 
 # --------------------------------------------------------------------------------------
@@ -534,7 +523,7 @@ def conv2d_backward(
     """
     x, w, _, stride, padding = _check_conv_args("conv2d_backward", x, w, None, stride, padding)
     geo = _ConvGeometry(x.shape, w.shape, stride, padding, x.itemsize)
-    grad_out = _check_grad_shape(
+    grad_out = check_grad_shape(
         "conv2d_backward", grad_out, (geo.n_images, geo.n_filters, geo.out_h, geo.out_w)
     )
     buffers = _Buffers()
@@ -635,7 +624,7 @@ def max_pool2d_backward(
     """
     x, size, stride = _check_pool_args("max_pool2d_backward", x, size, stride)
     out, argmax = _max_pool2d_forward(x, size, stride)
-    grad_out = _check_grad_shape("max_pool2d_backward", grad_out, out.shape)
+    grad_out = check_grad_shape("max_pool2d_backward", grad_out, out.shape)
     return _max_pool2d_backward(grad_out, argmax, x.shape, size, stride)
 
 
@@ -699,5 +688,5 @@ def avg_pool2d_backward(
     """
     x, size, stride = _check_pool_args("avg_pool2d_backward", x, size, stride)
     (out_h, out_w), _ = _pool_offsets(x.shape, size, stride)
-    grad_out = _check_grad_shape("avg_pool2d_backward", grad_out, (*x.shape[:2], out_h, out_w))
+    grad_out = check_grad_shape("avg_pool2d_backward", grad_out, (*x.shape[:2], out_h, out_w))
     return _avg_pool2d_backward(grad_out, x.shape, size, stride)

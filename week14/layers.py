@@ -17,7 +17,7 @@ import numpy.typing as npt
 
 from week14 import activations, functional, initializers
 from week14._rng import RngLike, as_generator
-from week14._validation import check_int
+from week14._validation import check_grad_shape, check_int
 from week14.activations import ActivationFn
 from week14.initializers import Initializer
 
@@ -36,6 +36,10 @@ class Layer:
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
+    def _checked_grad(self, grad_out: np.ndarray, expected: tuple[int, ...]) -> np.ndarray:
+        """``grad_out`` as an array, if it has the forward output's shape ``expected``."""
+        return check_grad_shape(f"{type(self).__name__}.backward", grad_out, expected)
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
 
@@ -52,17 +56,6 @@ def _require_cache(layer: Layer) -> Any:
             f"{type(layer).__name__}.backward called before forward: call forward(x) first"
         )
     return layer.cache
-
-
-def _check_grad_out(layer: Layer, grad_out: np.ndarray, expected: tuple[int, ...]) -> np.ndarray:
-    """Return ``grad_out`` as an array, or raise ValueError unless it has the output's shape."""
-    grad_out = np.asarray(grad_out)
-    if grad_out.shape != expected:
-        raise ValueError(
-            f"{type(layer).__name__}.backward expected grad_out of the output's shape "
-            f"{expected}, got shape {grad_out.shape}"
-        )
-    return grad_out
 
 
 def _initial_value(
@@ -157,7 +150,7 @@ class Dense(Layer):
         """Fill ``grads["W"] = xᵀg`` and ``grads["b"] = Σ_n g[n]`` (in place) and return
         ``dL/dx = g Wᵀ`` of shape (N, in), for ``g = grad_out`` of shape (N, out)."""
         x = _require_cache(self)
-        g = _check_grad_out(self, grad_out, (x.shape[0], self.out_features))
+        g = self._checked_grad(grad_out, (x.shape[0], self.out_features))
         self.grads["W"][...] = x.T @ g
         self.grads["b"][...] = g.sum(axis=0)
         return g @ self.params["W"].T
@@ -215,7 +208,7 @@ class ActivationLayer(Layer):
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         """Return ``grad_out ⊙ f'(x)`` for the ``x`` of the last forward pass."""
         x, out = _require_cache(self)
-        grad_out = _check_grad_out(self, grad_out, out.shape)
+        grad_out = self._checked_grad(grad_out, out.shape)
         return grad_out * self._local_gradient(x, out)
 
     def _local_gradient(self, x: np.ndarray, out: np.ndarray) -> np.ndarray:
@@ -356,7 +349,7 @@ class Flatten(Layer):
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         """Return ``grad_out`` reshaped to the shape of the last input."""
         shape = _require_cache(self)
-        grad_out = _check_grad_out(self, grad_out, (shape[0], prod(shape[1:])))
+        grad_out = self._checked_grad(grad_out, (shape[0], prod(shape[1:])))
         return grad_out.reshape(shape)
 
 
@@ -457,7 +450,7 @@ class Conv2D(Layer):
         (N, in, H, W) for ``grad_out = dL/dout`` of the last output's shape."""
         x, w, _, geometry = self._checked(_require_cache(self))
         out_shape = (geometry.n_images, geometry.n_filters, geometry.out_h, geometry.out_w)
-        grad_out = _check_grad_out(self, grad_out, out_shape).astype(x.dtype, copy=False)
+        grad_out = self._checked_grad(grad_out, out_shape).astype(x.dtype, copy=False)
         rows = functional._pad_to_rows(x, geometry, self._buffers)
         dx, dw, db = functional._conv2d_backward(grad_out, rows, w, geometry, self._buffers)
         self.grads["W"][...] = dw
@@ -511,7 +504,7 @@ class MaxPool2D(_Pool2D):
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         """Return ``dL/dx``: each output's gradient at its window's (first) maximum."""
         x_shape, argmax = _require_cache(self)
-        grad_out = _check_grad_out(self, grad_out, argmax.shape)
+        grad_out = self._checked_grad(grad_out, argmax.shape)
         return functional._max_pool2d_backward(grad_out, argmax, x_shape, self.size, self.stride)
 
 
@@ -534,5 +527,5 @@ class AvgPool2D(_Pool2D):
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         """Return ``dL/dx``: 1/size² of each window's gradient to each of its inputs."""
         x_shape, out_shape = _require_cache(self)
-        grad_out = _check_grad_out(self, grad_out, out_shape)
+        grad_out = self._checked_grad(grad_out, out_shape)
         return functional._avg_pool2d_backward(grad_out, x_shape, self.size, self.stride)
