@@ -98,8 +98,15 @@ def test_gradients_match_numerical_gradients(cost, gradient, n, d, seed):
     rng = np.random.default_rng(seed)
     X, y, w = rng.standard_normal((n, d)), rng.standard_normal(n), rng.standard_normal(d)
     numeric = numerical_gradient(lambda v: cost(X, y, v), w.copy())
-    err = relative_error(gradient(X, y, w), numeric)
-    assert err < 1e-7, f"{gradient.__name__}: relative error {err:.2e}"
+    analytic = gradient(X, y, w)
+    # A centred difference with h = 1e-6 carries a rounding error of a few eps·|f|/h,
+    # which dominates near the optimum, where the gradient is tiny next to the cost
+    # (hypothesis found cost 3.77, gradient 1.5e-3, difference 3.3e-10 < eps·|f|/h).
+    rounding = 8 * np.finfo(float).eps * max(cost(X, y, w), 1.0) / 1e-6
+    worst = np.max(np.abs(analytic - numeric))
+    scale = np.max(np.abs(analytic) + np.abs(numeric))
+    assert worst <= 1e-7 * scale + rounding, (
+        f"{gradient.__name__}: relative error {relative_error(analytic, numeric):.2e}")
 
 
 # ---------------------------------------------------------------- many weight vectors
