@@ -116,10 +116,14 @@ class Course:
     def release_dir(self) -> Path:
         return self.state_dir / "release" / ASSIGNMENT
 
+    @property
+    def templates_dir(self) -> Path:
+        return self.state_dir / "templates"
+
     def template_db(self, notebook: str) -> Path:
         """Gradebook that knows only ``notebook`` of the assignment: a scratch course's
         start (a gradebook of the whole assignment costs nbgrader 0.15 s a notebook)."""
-        return self.state_dir / "templates" / f"{notebook}.db"
+        return self.templates_dir / f"{notebook}.db"
 
     def submission_dir(self, student: str) -> Path:
         return self.root / "submitted" / student / ASSIGNMENT
@@ -231,9 +235,8 @@ class Course:
         """One template gradebook per notebook, from the assignment's ``whole``."""
         from nbgrader.api import Gradebook
 
-        folder = self.template_db(notebooks[0]).parent
-        shutil.rmtree(folder, ignore_errors=True)
-        folder.mkdir(parents=True)
+        shutil.rmtree(self.templates_dir, ignore_errors=True)
+        self.templates_dir.mkdir(parents=True)
         for notebook in notebooks:
             shutil.copyfile(whole, self.template_db(notebook))
             with Gradebook(f"sqlite:///{self.template_db(notebook)}") as gb:
@@ -242,16 +245,19 @@ class Course:
                         gb.remove_notebook(other, ASSIGNMENT)
 
     # -- grading -------------------------------------------------------------------
+    @property
+    def graded_dir(self) -> Path:
+        return self.state_dir / "graded"
+
     def _state_file(self, student: str) -> Path:
-        return self.state_dir / "graded" / f"{student}.json"
+        return self.graded_dir / f"{student}.json"
 
     def graded(self) -> dict[str, dict[str, NotebookResult]]:
         """What was graded so far: student -> notebook -> result (the grader's state,
         one file per student, so shards sharing this folder never write the same one)."""
-        folder = self._state_file("-").parent
         return {path.stem: {nb: NotebookResult.from_json(r)
                             for nb, r in json.loads(path.read_text()).items()}
-                for path in sorted(folder.glob("*.json"))}
+                for path in sorted(self.graded_dir.glob("*.json"))}
 
     def flags(self) -> dict[str, list[str]]:
         """Everything the instructor should look at, by student."""

@@ -74,8 +74,7 @@ def _kernel(argv: list[str], env: dict[str, str]) -> None:
         os.environ.clear()
         os.environ.update({**env, **mine})
         signal.signal(signal.SIGINT, signal.default_int_handler)
-        if "numpy" in sys.modules:  # a cold kernel's global NumPy RNG is seeded fresh
-            sys.modules["numpy"].random.seed()
+        sys.modules["numpy"].random.seed()  # preloaded; a cold kernel's RNG starts fresh
         from ipykernel.kernelapp import IPKernelApp
 
         app = IPKernelApp.instance()
