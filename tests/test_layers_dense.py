@@ -198,7 +198,10 @@ def test_activation_layer_forward_and_backward_use_the_function_pair(name):
     seed=seeds,
 )
 def test_activation_layer_gradient_check(shape, name, seed):
-    x = away_from_kinks(3 * np.random.default_rng(seed).normal(size=shape))
+    # |x| <= 3: where tanh, sigmoid and ELU saturate (tanh'(5.24) = 1.1e-4), the
+    # centred difference's rounding error, about eps·|f|/h = 2.2e-10, is 1e-7 of the
+    # gradient, so no 1e-7 check can pass there (hypothesis found x = 5.24 for tanh).
+    x = away_from_kinks(np.random.default_rng(seed).uniform(-3, 3, size=shape))
     assert_gradients_ok(activation_layer(name), x, seed)
 
 
