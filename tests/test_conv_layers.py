@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import threading
 from unittest import mock
 
 import numpy as np
 import pytest
+from threadpoolctl import threadpool_limits
 
 from week14 import functional
 from week14.functional import (
@@ -143,6 +145,35 @@ def test_conv2d_layer_in_chunks_gives_the_same_numbers():
     np.testing.assert_allclose(chunked_out, whole_out, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(chunked_dx, whole_dx, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(layer.grads["W"], whole_dw, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("stride", [1, 2])
+def test_conv2d_layer_gives_the_same_numbers_on_one_thread_and_on_two(stride, monkeypatch):
+    """The chunks spread over as many threads as BLAS may use; the result must not
+    depend on how many that is, down to the last bit."""
+    rng = np.random.default_rng(5)
+    layer = Conv2D(3, 4, 3, stride=stride, padding=1, rng=0)
+    x = rng.standard_normal((8, 3, 9, 9))
+    g = rng.standard_normal(layer.forward(x).shape)
+    threads_seen: set[int] = set()
+    gather = functional._im2col
+
+    def spy(*args):
+        threads_seen.add(threading.get_ident())
+        return gather(*args)
+
+    monkeypatch.setattr(functional, "_im2col", spy)
+    monkeypatch.setattr(functional, "_CHUNK_BYTES", 1)  # one image per chunk: 8 chunks
+    results = []
+    for threads in (1, 2):
+        threads_seen.clear()
+        with threadpool_limits(limits=threads, user_api="blas"):
+            out = layer.forward(x)
+            dx = layer.backward(g)
+        assert len(threads_seen) == threads
+        results.append((out, dx, layer.grads["W"].copy(), layer.grads["b"].copy()))
+    for one, two in zip(*results, strict=True):
+        np.testing.assert_array_equal(one, two)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

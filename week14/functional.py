@@ -31,7 +31,12 @@ The numbers are the same either way.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
+import threadpoolctl
 
 from week14._validation import as_real_array, check_grad_shape, check_int
 
@@ -262,12 +267,14 @@ class _Buffers:
     shape and dtype, otherwise a new zero-filled one (which replaces it). A reused array
     holds whatever the last call left in it: callers rely on regions they never write
     (the zero frame of the padded input, the junk columns of the gradient) staying zero,
-    and overwrite or clear everything else. The stateless functions use a new, empty
+    and overwrite or clear everything else. ``worker(k)`` is worker thread ``k``'s own
+    set (see :func:`_over_chunks`). The stateless functions use a new, empty
     ``_Buffers`` per call.
     """
 
     def __init__(self) -> None:
         self._arrays: dict[str, np.ndarray] = {}
+        self._workers: dict[int, _Buffers] = {}
 
     def get(self, name: str, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
         array = self._arrays.get(name)
@@ -275,6 +282,9 @@ class _Buffers:
             array = np.zeros(shape, dtype=dtype)
             self._arrays[name] = array
         return array
+
+    def worker(self, index: int) -> _Buffers:
+        return self._workers.setdefault(index, _Buffers())
 
 
 class _ConvGeometry:
@@ -319,6 +329,47 @@ class _ConvGeometry:
         """The batch cut into consecutive runs of at most ``self.chunk`` images."""
         return [slice(n, min(n + self.chunk, self.n_images))
                 for n in range(0, self.n_images, self.chunk)]
+
+
+@functools.cache
+def _blas() -> threadpoolctl.ThreadpoolController:
+    """The BLAS libraries loaded in this process (looked up once: it takes about 1 ms)."""
+    return threadpoolctl.ThreadpoolController().select(user_api="blas")
+
+
+def _over_chunks(
+    geo: _ConvGeometry, buffers: _Buffers, work: Callable[[int, slice, _Buffers], None]
+) -> None:
+    """Call ``work(index, batch, scratch)`` for every chunk of the batch.
+
+    With several chunks, as many worker threads as BLAS may use (one per CPU core by
+    default; fewer under ``OPENBLAS_NUM_THREADS`` or ``threadpoolctl``'s limits) each
+    take the next chunk until none is left, each with its own scratch
+    ``buffers.worker(k)``. NumPy's copies and matrix products release the GIL, so the
+    threads run in parallel; while they do, BLAS is held to one thread of its own:
+    its threads barely speed up matrices this small and would oversubscribe the cores.
+    ``work`` must write only its own chunk's part of any shared result, so that the
+    numbers do not depend on the number of threads.
+    """
+    chunks = list(enumerate(geo.chunks()))
+    blas_threads = max((lib.num_threads for lib in _blas().lib_controllers), default=1)
+    workers = min(len(chunks) // 2, blas_threads)  # with fewer chunks, not worth a thread
+    if workers <= 1:
+        for index, batch in chunks:
+            work(index, batch, buffers.worker(0))
+        return
+    queue = iter(chunks)  # shared: next() on a list iterator is atomic under the GIL
+
+    def worker(k: int) -> None:
+        scratch = buffers.worker(k)
+        for index, batch in queue:
+            work(index, batch, scratch)
+
+    with _blas().limit(limits=1), ThreadPoolExecutor(workers - 1) as pool:
+        helpers = [pool.submit(worker, k) for k in range(1, workers)]
+        worker(0)  # this thread is worker 0
+        for helper in helpers:
+            helper.result()
 
 
 def _pad_to_rows(x: np.ndarray, geo: _ConvGeometry, buffers: _Buffers) -> np.ndarray:
@@ -371,14 +422,25 @@ def _im2col(rows: np.ndarray, geo: _ConvGeometry, buffers: _Buffers) -> np.ndarr
     kw − 1 spare zeros keep the last junk window inside the row. With stride s, ``t``
     steps by s through the row (``row[off::s]``) and about (s − 1)/s of the columns are
     junk.
+
+    All k² slices are read at once, through one strided view of ``rows``: element
+    ``[c, di, dj, m, t]`` of the view is ``rows[m, c, di·P + dj + s·t]``, which is
+    ``rows[m, c][window]`` of :meth:`_ConvGeometry.offsets` at ``t``. Its last element
+    is ``row_length − 1`` at most (``_ConvGeometry`` sizes the rows for that), so the
+    view never reads past a row.
     """
     g = geo
     n = rows.shape[0]
     cols = buffers.get("cols", (g.channels, g.kh, g.kw, g.chunk, g.n_positions), rows.dtype)
     cols = cols[:, :, :, :n]  # the last chunk may be shorter
-    by_channel = rows.transpose(1, 0, 2)  # (C, n, S)
-    for di, dj, window in g.offsets():
-        cols[:, di, dj] = by_channel[:, :, window]
+    image, channel, step = rows.strides
+    windows = np.lib.stride_tricks.as_strided(
+        rows,
+        shape=cols.shape,
+        strides=(channel, g.pitch * step, step, image, g.stride * step),
+        writeable=False,
+    )
+    cols[...] = windows
     return cols.reshape(g.patch_size, n * g.n_positions)
 
 
@@ -388,21 +450,24 @@ def _conv2d_forward(
     """Forward pass on checked arguments; return ``(out, rows)``, ``rows`` for backward.
 
     A few images at a time (``geo.chunks()``, so that the column matrix stays in the
-    CPU cache): k² contiguous copies (:func:`_im2col`), one GEMM, and a copy of the real
-    columns, plus the bias, into ``out``. ``out`` is a new C-contiguous (N, F, Ho, Wo)
-    array; ``rows``, the padded input, lives in ``buffers``.
+    CPU cache; the chunks spread over the CPU cores by :func:`_over_chunks`): the
+    windows gathered (:func:`_im2col`), one GEMM, and a copy of the real columns, plus
+    the bias, into ``out``. ``out`` is a new C-contiguous (N, F, Ho, Wo) array;
+    ``rows``, the padded input, lives in ``buffers``.
     """
     g = geo
     rows = _pad_to_rows(x, g, buffers)
     w_flat = w.reshape(g.n_filters, g.patch_size)
     out = np.empty((g.n_images, g.n_filters, g.out_h, g.out_w), dtype=x.dtype)
-    flat_out = buffers.get("flat_out", (g.n_filters, g.chunk * g.n_positions), x.dtype)
-    for batch in g.chunks():
-        cols = _im2col(rows[batch], g, buffers)
-        y = flat_out[:, : cols.shape[1]]
-        np.matmul(w_flat, cols, out=y)
+
+    def chunk(_: int, batch: slice, scratch: _Buffers) -> None:
+        cols = _im2col(rows[batch], g, scratch)
+        flat_out = scratch.get("flat_out", (g.n_filters, g.chunk * g.n_positions), x.dtype)
+        y = np.matmul(w_flat, cols, out=flat_out[:, : cols.shape[1]])
         y = y.reshape(g.n_filters, -1, g.out_h, g.pitch)[..., : g.out_w]
         np.add(y.transpose(1, 0, 2, 3), b[:, None, None], out=out[batch])
+
+    _over_chunks(g, buffers, chunk)
     return out, rows
 
 
@@ -412,38 +477,83 @@ def _conv2d_backward(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Backward pass from the forward's padded ``rows``; return new ``(dx, dw, db)``.
 
-    Chunk by chunk, with ``G`` = dL/dout laid out like the forward's GEMM output
-    (F, n·L), junk columns zero, and ``cols`` rebuilt by :func:`_im2col`:
-    ``dw += G colsᵀ`` (one GEMM), ``dcols = wᵀ G`` (one GEMM), and dx scatters ``dcols``
-    back with one contiguous add per kernel offset, the reverse of :func:`_im2col`.
+    Chunk by chunk (spread over the CPU cores by :func:`_over_chunks`), with ``G`` =
+    dL/dout laid out like the forward's GEMM output (F, n·L), junk columns zero, and
+    ``cols`` rebuilt by :func:`_im2col`:
+
+    * the chunk's share of dw is ``G colsᵀ`` (one GEMM); the shares are added in chunk
+      order, so the sum does not depend on the number of threads;
+    * ``dcols = wᵀ G`` (one GEMM) holds, for each kernel offset, what every output
+      position sends back to the input pixel that offset met; dx adds it up
+      (:func:`_col2im`).
     """
     g = geo
     db = grad_out.sum(axis=(0, 2, 3))
-    dw = np.zeros((g.n_filters, g.patch_size), dtype=w.dtype)
     dx = np.empty((g.n_images, g.channels, g.height, g.width), dtype=w.dtype)
+    dw_shares = np.empty((len(g.chunks()), g.n_filters, g.patch_size), dtype=w.dtype)
     w_t = np.ascontiguousarray(w.reshape(g.n_filters, g.patch_size).T)
-    grad_rows = buffers.get("grad_rows", (g.n_filters, g.chunk, g.out_h, g.pitch), w.dtype)
-    drows = buffers.get("dx_rows", (g.chunk, g.channels, g.row_length), w.dtype)
     p = g.padding
-    for batch in g.chunks():
-        cols = _im2col(rows[batch], g, buffers)
+
+    def chunk(index: int, batch: slice, scratch: _Buffers) -> None:
+        cols = _im2col(rows[batch], g, scratch)
         n = cols.shape[1] // g.n_positions
+        grad_rows = scratch.get("grad_rows", (g.n_filters, g.chunk, g.out_h, g.pitch), w.dtype)
         # Junk columns j >= Wo are never written: they stay zero and add nothing below.
         grad_rows[:, :n, :, : g.out_w] = grad_out[batch].transpose(1, 0, 2, 3)
         grad_flat = grad_rows[:, :n].reshape(g.n_filters, n * g.n_positions)
-        dw += grad_flat @ cols.T
-        dcols = np.matmul(w_t, grad_flat, out=cols)  # cols is not needed any more
-        dcols = dcols.reshape(g.channels, g.kh, g.kw, n, g.n_positions)
-        chunk_rows = drows[:n]
-        chunk_rows.fill(0)
-        by_channel = chunk_rows.transpose(1, 0, 2)  # (C, n, S)
-        for di, dj, window in g.offsets():
-            by_channel[:, :, window] += dcols[:, di, dj]
-        image = chunk_rows[:, :, : g.padded_h * g.pitch].reshape(
-            n, g.channels, g.padded_h, g.pitch
-        )
+        np.matmul(grad_flat, cols.T, out=dw_shares[index])
+        drows = _col2im(w_t, grad_flat, cols, g, scratch)
+        image = drows[:, :, : g.padded_h * g.pitch].reshape(n, g.channels, g.padded_h, g.pitch)
         dx[batch] = image[:, :, p : p + g.height, p : p + g.width]
-    return dx, dw.reshape(w.shape), db
+
+    _over_chunks(g, buffers, chunk)
+    return dx, dw_shares.sum(axis=0).reshape(w.shape), db
+
+
+def _col2im(
+    w_t: np.ndarray, grad_flat: np.ndarray, cols: np.ndarray, geo: _ConvGeometry,
+    buffers: _Buffers,
+) -> np.ndarray:
+    """dL/d(rows) of some images, (n, C, S), from ``grad_flat`` = G (F, n·L); the
+    reverse of :func:`_im2col`. ``cols`` is scratch space of its shape.
+
+    ``dcols = wᵀ G`` (C·kh·kw, n·L): row (c, di, dj), column (m, t) is what output
+    position t of image m sends back through kernel offset (di, dj) of channel c. In the
+    flat row that is pixel ``u = di·P + dj + s·t``, so::
+
+        drows[m, c, u] = Σ_di,dj spread[(c, di, dj), m, u − di·P − dj]
+
+    where ``spread[(c, di, dj), m, s·t] = dcols[(c, di, dj), m·L + t]`` and every other
+    entry is zero. ``spread`` is kept with ``lead = (kh − 1)·P + kw − 1`` zeros before
+    each image (the largest shift) and zeros up to the row length S after it, so that
+    the shifted rows are one strided view and the whole sum is one NumPy call, instead
+    of k² adds into overlapping windows. Junk columns of G are zero, so what they send
+    back is zero too.
+    """
+    g = geo
+    n = grad_flat.shape[1] // g.n_positions
+    lead = (g.kh - 1) * g.pitch + g.kw - 1
+    spread = buffers.get(
+        "spread", (g.patch_size, g.chunk, lead + g.row_length), grad_flat.dtype
+    )[:, :n]  # only ``placed`` is ever written: the rest stays zero
+    placed = spread[:, :, lead : lead + g.stride * (g.n_positions - 1) + 1 : g.stride]
+    if g.stride == 1:  # BLAS writes into the spread rows directly, image by image
+        by_image = grad_flat.reshape(g.n_filters, n, g.n_positions).transpose(1, 0, 2)
+        np.matmul(w_t, by_image, out=placed.transpose(1, 0, 2))
+    else:  # BLAS cannot write every s-th value: go through cols
+        np.matmul(w_t, grad_flat, out=cols)
+        placed[...] = cols.reshape(g.patch_size, n, g.n_positions)
+    row, image, step = spread.strides
+    # Element [c, di, dj, m, u] of ``shifted`` is spread[(c, di, dj), m, lead + u − di·P − dj].
+    shifted = np.lib.stride_tricks.as_strided(
+        spread[:, :, lead:],
+        shape=(g.channels, g.kh, g.kw, n, g.row_length),
+        strides=(g.kh * g.kw * row, g.kw * row - g.pitch * step, row - step, image, step),
+        writeable=False,
+    )
+    drows = buffers.get("dx_rows", (g.chunk, g.channels, g.row_length), grad_flat.dtype)[:n]
+    np.sum(shifted, axis=(1, 2), out=drows.transpose(1, 0, 2))
+    return drows
 
 
 def conv2d(
