@@ -373,22 +373,25 @@ def _over_chunks(
 
 
 def _pad_to_rows(x: np.ndarray, geo: _ConvGeometry, buffers: _Buffers) -> np.ndarray:
-    """Zero-pad ``x`` and store each channel of each image as one flat row (N, C, S), with
-    a pitch of ``geo.pitch`` values per image row (see :func:`_im2col`)."""
+    """Zero-pad the n images of ``x`` and store each channel of each image as one flat
+    row (n, C, S), with a pitch of ``geo.pitch`` values per image row (see
+    :func:`_im2col`)."""
     g = geo
-    rows = buffers.get("x_rows", (g.n_images, g.channels, g.row_length), x.dtype)
+    n = x.shape[0]
+    rows = buffers.get("x_rows", (g.chunk, g.channels, g.row_length), x.dtype)[:n]
     image = rows[:, :, : g.padded_h * g.pitch].reshape(
-        g.n_images, g.channels, g.padded_h, g.pitch
+        n, g.channels, g.padded_h, g.pitch
     )  # a view: the zeros around the image and the spare tail are never written
     p = g.padding
     image[:, :, p : p + g.height, p : p + g.width] = x
     return rows
 
 
-def _im2col(rows: np.ndarray, geo: _ConvGeometry, buffers: _Buffers) -> np.ndarray:
-    """Gather every window of some images' flat rows into the columns of one matrix.
+def _im2col(x: np.ndarray, geo: _ConvGeometry, buffers: _Buffers) -> np.ndarray:
+    """Gather every window of some images ``x`` (n, C, H, W) into the columns of one
+    matrix, by way of their flat rows (n, C, S) from :func:`_pad_to_rows`.
 
-    ``rows`` (n, C, S) comes from :func:`_pad_to_rows`. Returns ``cols`` of shape
+    Returns ``cols`` of shape
     (C·kh·kw, n·L), ``L = Ho·P``: column ``m·L + t`` holds the C·kh·kw inputs that output
     position ``t = i·P + j`` of image ``m`` multiplies by a filter, so
     ``w.reshape(F, C·kh·kw) @ cols`` is the convolution of these images in one GEMM.
@@ -430,6 +433,7 @@ def _im2col(rows: np.ndarray, geo: _ConvGeometry, buffers: _Buffers) -> np.ndarr
     view never reads past a row.
     """
     g = geo
+    rows = _pad_to_rows(x, g, buffers)
     n = rows.shape[0]
     cols = buffers.get("cols", (g.channels, g.kh, g.kw, g.chunk, g.n_positions), rows.dtype)
     cols = cols[:, :, :, :n]  # the last chunk may be shorter
@@ -446,36 +450,34 @@ def _im2col(rows: np.ndarray, geo: _ConvGeometry, buffers: _Buffers) -> np.ndarr
 
 def _conv2d_forward(
     x: np.ndarray, w: np.ndarray, b: np.ndarray, geo: _ConvGeometry, buffers: _Buffers
-) -> tuple[np.ndarray, np.ndarray]:
-    """Forward pass on checked arguments; return ``(out, rows)``, ``rows`` for backward.
+) -> np.ndarray:
+    """Forward pass on checked arguments.
 
     A few images at a time (``geo.chunks()``, so that the column matrix stays in the
     CPU cache; the chunks spread over the CPU cores by :func:`_over_chunks`): the
     windows gathered (:func:`_im2col`), one GEMM, and a copy of the real columns, plus
-    the bias, into ``out``. ``out`` is a new C-contiguous (N, F, Ho, Wo) array;
-    ``rows``, the padded input, lives in ``buffers``.
+    the bias, into ``out``, a new C-contiguous (N, F, Ho, Wo) array.
     """
     g = geo
-    rows = _pad_to_rows(x, g, buffers)
     w_flat = w.reshape(g.n_filters, g.patch_size)
     out = np.empty((g.n_images, g.n_filters, g.out_h, g.out_w), dtype=x.dtype)
 
     def chunk(_: int, batch: slice, scratch: _Buffers) -> None:
-        cols = _im2col(rows[batch], g, scratch)
+        cols = _im2col(x[batch], g, scratch)
         flat_out = scratch.get("flat_out", (g.n_filters, g.chunk * g.n_positions), x.dtype)
         y = np.matmul(w_flat, cols, out=flat_out[:, : cols.shape[1]])
         y = y.reshape(g.n_filters, -1, g.out_h, g.pitch)[..., : g.out_w]
         np.add(y.transpose(1, 0, 2, 3), b[:, None, None], out=out[batch])
 
     _over_chunks(g, buffers, chunk)
-    return out, rows
+    return out
 
 
 def _conv2d_backward(
-    grad_out: np.ndarray, rows: np.ndarray, w: np.ndarray, geo: _ConvGeometry,
+    grad_out: np.ndarray, x: np.ndarray, w: np.ndarray, geo: _ConvGeometry,
     buffers: _Buffers,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Backward pass from the forward's padded ``rows``; return new ``(dx, dw, db)``.
+    """Backward pass on checked arguments; return new ``(dx, dw, db)``.
 
     Chunk by chunk (spread over the CPU cores by :func:`_over_chunks`), with ``G`` =
     dL/dout laid out like the forward's GEMM output (F, n·L), junk columns zero, and
@@ -495,7 +497,7 @@ def _conv2d_backward(
     p = g.padding
 
     def chunk(index: int, batch: slice, scratch: _Buffers) -> None:
-        cols = _im2col(rows[batch], g, scratch)
+        cols = _im2col(x[batch], g, scratch)
         n = cols.shape[1] // g.n_positions
         grad_rows = scratch.get("grad_rows", (g.n_filters, g.chunk, g.out_h, g.pitch), w.dtype)
         # Junk columns j >= Wo are never written: they stay zero and add nothing below.
@@ -600,8 +602,7 @@ def conv2d(
     """
     x, w, b, stride, padding = _check_conv_args("conv2d", x, w, b, stride, padding)
     geo = _ConvGeometry(x.shape, w.shape, stride, padding, x.itemsize)
-    out, _ = _conv2d_forward(x, w, b, geo, _Buffers())
-    return out
+    return _conv2d_forward(x, w, b, geo, _Buffers())
 
 
 def conv2d_backward(
@@ -636,9 +637,7 @@ def conv2d_backward(
     grad_out = check_grad_shape(
         "conv2d_backward", grad_out, (geo.n_images, geo.n_filters, geo.out_h, geo.out_w)
     )
-    buffers = _Buffers()
-    rows = _pad_to_rows(x, geo, buffers)
-    return _conv2d_backward(grad_out.astype(x.dtype, copy=False), rows, w, geo, buffers)
+    return _conv2d_backward(grad_out.astype(x.dtype, copy=False), x, w, geo, _Buffers())
 
 
 # --------------------------------------------------------------------------------------

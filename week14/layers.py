@@ -441,7 +441,7 @@ class Conv2D(Layer):
     def forward(self, x: np.ndarray) -> np.ndarray:
         """Return the convolution of ``x`` (N, in, H, W), shape (N, out, Ho, Wo); cache ``x``."""
         x, w, b, geometry = self._checked(x)
-        out, _ = functional._conv2d_forward(x, w, b, geometry, self._buffers)
+        out = functional._conv2d_forward(x, w, b, geometry, self._buffers)
         self.cache = x
         return out
 
@@ -451,8 +451,7 @@ class Conv2D(Layer):
         x, w, _, geometry = self._checked(_require_cache(self))
         out_shape = (geometry.n_images, geometry.n_filters, geometry.out_h, geometry.out_w)
         grad_out = self._checked_grad(grad_out, out_shape).astype(x.dtype, copy=False)
-        rows = functional._pad_to_rows(x, geometry, self._buffers)
-        dx, dw, db = functional._conv2d_backward(grad_out, rows, w, geometry, self._buffers)
+        dx, dw, db = functional._conv2d_backward(grad_out, x, w, geometry, self._buffers)
         self.grads["W"][...] = dw
         self.grads["b"][...] = db
         return dx
