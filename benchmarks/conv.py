@@ -83,7 +83,8 @@ def interleaved_min(
 @contextlib.contextmanager
 def one_thread() -> Iterator[None]:
     """Limit NumPy's BLAS and PyTorch to one thread each (a per-core comparison, less
-    disturbed by other processes on a shared machine)."""
+    disturbed by other processes on a shared machine). week14's convolution uses as
+    many threads as BLAS may, so it then runs in the calling thread alone."""
     from threadpoolctl import threadpool_limits  # installed with scikit-learn
 
     torch_threads = torch.get_num_threads() if torch is not None else None

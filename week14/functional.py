@@ -342,10 +342,11 @@ def _over_chunks(
 ) -> None:
     """Call ``work(index, batch, scratch)`` for every chunk of the batch.
 
-    With several chunks, as many worker threads as BLAS may use (one per CPU core by
-    default; fewer under ``OPENBLAS_NUM_THREADS`` or ``threadpoolctl``'s limits) each
-    take the next chunk until none is left, each with its own scratch
-    ``buffers.worker(k)``. NumPy's copies and matrix products release the GIL, so the
+    Up to as many worker threads as BLAS may use (one per CPU core by default; fewer
+    under ``OPENBLAS_NUM_THREADS`` or ``threadpoolctl``'s limits), and at most one per
+    two chunks (starting threads costs more than two chunks save), each take the next
+    chunk until none is left, each with its own scratch ``buffers.worker(k)``; the
+    calling thread is worker 0. NumPy's copies and matrix products release the GIL, so the
     threads run in parallel; while they do, BLAS is held to one thread of its own:
     its threads barely speed up matrices this small and would oversubscribe the cores.
     ``work`` must write only its own chunk's part of any shared result, so that the
@@ -353,7 +354,7 @@ def _over_chunks(
     """
     chunks = list(enumerate(geo.chunks()))
     blas_threads = max((lib.num_threads for lib in _blas().lib_controllers), default=1)
-    workers = min(len(chunks) // 2, blas_threads)  # with fewer chunks, not worth a thread
+    workers = min(len(chunks) // 2, blas_threads)
     if workers <= 1:
         for index, batch in chunks:
             work(index, batch, buffers.worker(0))
@@ -581,7 +582,9 @@ def conv2d(
     The computation is a matrix product: ``_im2col`` gathers the windows into a
     (C·kh·kw, N·Ho·P) matrix with the flat-row trick described there (a few images at a
     time, so that the matrix stays in the CPU cache), and ``w.reshape(F, C·kh·kw)``
-    multiplies it. :func:`conv2d_naive` is the loop version.
+    multiplies it. Large batches spread their chunks over as many threads as BLAS may
+    use (``OPENBLAS_NUM_THREADS`` or ``threadpoolctl`` limit both); the numbers do not
+    depend on how many. :func:`conv2d_naive` is the loop version.
 
     The result has the dtype of ``x``, ``w`` and ``b`` combined (float32 stays float32;
     integers give float64).
