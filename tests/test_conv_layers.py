@@ -157,21 +157,30 @@ def test_conv2d_layer_gives_the_same_numbers_on_one_thread_and_on_two(stride, mo
     g = rng.standard_normal(layer.forward(x).shape)
     threads_seen: set[int] = set()
     gather = functional._im2col
+    # With two threads, each thread's first chunk waits for the other thread's, so
+    # that both take part however fast the first one is (or the wait times out).
+    both_started = threading.Barrier(2, timeout=30)
 
     def spy(*args):
-        threads_seen.add(threading.get_ident())
+        thread = threading.get_ident()
+        if thread not in threads_seen:
+            threads_seen.add(thread)
+            if threads == 2:
+                both_started.wait()
         return gather(*args)
 
     monkeypatch.setattr(functional, "_im2col", spy)
     monkeypatch.setattr(functional, "_CHUNK_BYTES", 1)  # one image per chunk: 8 chunks
     results = []
     for threads in (1, 2):
-        threads_seen.clear()
+        arrays = []
         with threadpool_limits(limits=threads, user_api="blas"):
-            out = layer.forward(x)
-            dx = layer.backward(g)
-        assert len(threads_seen) == threads
-        results.append((out, dx, layer.grads["W"].copy(), layer.grads["b"].copy()))
+            for step in (lambda: layer.forward(x), lambda: layer.backward(g)):
+                threads_seen.clear()
+                both_started.reset()
+                arrays.append(step())
+                assert len(threads_seen) == threads
+        results.append((*arrays, layer.grads["W"].copy(), layer.grads["b"].copy()))
     for one, two in zip(*results, strict=True):
         np.testing.assert_array_equal(one, two)
 
