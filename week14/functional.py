@@ -484,16 +484,17 @@ def _conv2d_backward(
     dL/dout laid out like the forward's GEMM output (F, n·L), junk columns zero, and
     ``cols`` rebuilt by :func:`_im2col`:
 
-    * the chunk's share of dw is ``G colsᵀ`` (one GEMM); the shares are added in chunk
-      order, so the sum does not depend on the number of threads;
+    * the chunk's shares of db and dw are the row sums of ``G`` and ``G colsᵀ`` (one
+      GEMM); the shares are added in chunk order, so the sums do not depend on the
+      number of threads;
     * ``dcols = wᵀ G`` (one GEMM) holds, for each kernel offset, what every output
       position sends back to the input pixel that offset met; dx adds it up
       (:func:`_col2im`).
     """
     g = geo
-    db = grad_out.sum(axis=(0, 2, 3))
     dx = np.empty((g.n_images, g.channels, g.height, g.width), dtype=w.dtype)
     dw_shares = np.empty((len(g.chunks()), g.n_filters, g.patch_size), dtype=w.dtype)
+    db_shares = np.empty((len(g.chunks()), g.n_filters), dtype=w.dtype)
     w_t = np.ascontiguousarray(w.reshape(g.n_filters, g.patch_size).T)
     p = g.padding
 
@@ -504,13 +505,14 @@ def _conv2d_backward(
         # Junk columns j >= Wo are never written: they stay zero and add nothing below.
         grad_rows[:, :n, :, : g.out_w] = grad_out[batch].transpose(1, 0, 2, 3)
         grad_flat = grad_rows[:, :n].reshape(g.n_filters, n * g.n_positions)
+        np.sum(grad_flat, axis=1, out=db_shares[index])
         np.matmul(grad_flat, cols.T, out=dw_shares[index])
         drows = _col2im(w_t, grad_flat, cols, g, scratch)
         image = drows[:, :, : g.padded_h * g.pitch].reshape(n, g.channels, g.padded_h, g.pitch)
         dx[batch] = image[:, :, p : p + g.height, p : p + g.width]
 
     _over_chunks(g, buffers, chunk)
-    return dx, dw_shares.sum(axis=0).reshape(w.shape), db
+    return dx, dw_shares.sum(axis=0).reshape(w.shape), db_shares.sum(axis=0)
 
 
 def _col2im(
