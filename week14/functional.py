@@ -314,17 +314,6 @@ class _ConvGeometry:
         n_chunks = -(-self.n_images // fit)
         self.chunk = -(-self.n_images // n_chunks)
 
-    def offsets(self) -> list[tuple[int, int, slice]]:
-        """``(di, dj, window)`` for each kernel offset: ``row[window]`` is the input that
-        offset meets at every output position ``t`` of an image."""
-        step = self.stride
-        span = step * (self.n_positions - 1) + 1
-        return [
-            (di, dj, slice(di * self.pitch + dj, di * self.pitch + dj + span, step))
-            for di in range(self.kh)
-            for dj in range(self.kw)
-        ]
-
     def chunks(self) -> list[slice]:
         """The batch cut into consecutive runs of at most ``self.chunk`` images."""
         return [slice(n, min(n + self.chunk, self.n_images))
@@ -392,10 +381,10 @@ def _im2col(x: np.ndarray, geo: _ConvGeometry, buffers: _Buffers) -> np.ndarray:
     """Gather every window of some images ``x`` (n, C, H, W) into the columns of one
     matrix, by way of their flat rows (n, C, S) from :func:`_pad_to_rows`.
 
-    Returns ``cols`` of shape
-    (C·kh·kw, n·L), ``L = Ho·P``: column ``m·L + t`` holds the C·kh·kw inputs that output
-    position ``t = i·P + j`` of image ``m`` multiplies by a filter, so
-    ``w.reshape(F, C·kh·kw) @ cols`` is the convolution of these images in one GEMM.
+    Returns ``cols`` of shape (C·kh·kw, n·L), ``L = Ho·P``: column ``m·L + t`` holds the
+    C·kh·kw inputs that output position ``t = i·P + j`` of image ``m`` multiplies by a
+    filter, so ``w.reshape(F, C·kh·kw) @ cols`` is the convolution of these images in
+    one GEMM.
 
     The flat-row trick. Store each zero-padded channel as one flat row, row after row,
     with a pitch of P = W + p values per row: the right-hand padding of a row is then
@@ -428,10 +417,9 @@ def _im2col(x: np.ndarray, geo: _ConvGeometry, buffers: _Buffers) -> np.ndarray:
     junk.
 
     All k² slices are read at once, through one strided view of ``rows``: element
-    ``[c, di, dj, m, t]`` of the view is ``rows[m, c, di·P + dj + s·t]``, which is
-    ``rows[m, c][window]`` of :meth:`_ConvGeometry.offsets` at ``t``. Its last element
-    is ``row_length − 1`` at most (``_ConvGeometry`` sizes the rows for that), so the
-    view never reads past a row.
+    ``[c, di, dj, m, t]`` of the view is ``rows[m, c, di·P + dj + s·t]``, element t of
+    offset (di, dj)'s slice. Its last element is ``row_length − 1`` at most
+    (``_ConvGeometry`` sizes the rows for that), so the view never reads past a row.
     """
     g = geo
     rows = _pad_to_rows(x, g, buffers)
