@@ -62,17 +62,28 @@ def per_call(fn: Callable[[], object], budget: float = 0.05) -> int:
     return max(1, int(budget / max(once, 1e-7)))
 
 
+SETTLE = 0.02
+"""Seconds of pause before each turn in :func:`interleaved_min`. PyTorch's OpenMP
+threads keep spinning for a few milliseconds after each call, on the cores the next
+contestant needs: measured on the largest shape, week14's forward + backward took
+31–33 ms right after a torch call, 24.5–25.3 ms after a 10 ms pause, and 23.6–24.6 ms
+with ``OMP_WAIT_POLICY=PASSIVE``. The pause lets the threads of the function before go
+to sleep, so that each is timed on a machine of its own, as it would run in practice."""
+
+
 def interleaved_min(
     fns: list[Callable[[], object]],
     rounds: int = 15,
     clock: Callable[[], float] = time.perf_counter,
 ) -> list[float]:
     """Seconds per call of each function: the minimum over ``rounds`` rounds, the
-    functions taking turns within each round so that they share the machine's noise."""
+    functions taking turns within each round so that they share the machine's noise,
+    each turn after a pause of ``SETTLE`` seconds."""
     counts = [per_call(fn) for fn in fns]
     best = [float("inf")] * len(fns)
     for _ in range(rounds):
         for i, (fn, count) in enumerate(zip(fns, counts, strict=True)):
+            time.sleep(SETTLE)
             start = clock()
             for _ in range(count):
                 fn()
