@@ -32,6 +32,7 @@ The numbers are the same either way.
 from __future__ import annotations
 
 import functools
+from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
@@ -267,14 +268,13 @@ class _Buffers:
     shape and dtype, otherwise a new zero-filled one (which replaces it). A reused array
     holds whatever the last call left in it: callers rely on regions they never write
     (the zero frame of the padded input, the junk columns of the gradient) staying zero,
-    and overwrite or clear everything else. ``worker(k)`` is worker thread ``k``'s own
-    set (see :func:`_over_chunks`). The stateless functions use a new, empty
-    ``_Buffers`` per call.
+    and overwrite or clear everything else. Each worker thread has its own set: a layer
+    keeps a ``defaultdict(_Buffers)`` keyed by worker (see :func:`_over_chunks`); the
+    stateless functions use a new, empty one per call.
     """
 
     def __init__(self) -> None:
         self._arrays: dict[str, np.ndarray] = {}
-        self._workers: dict[int, _Buffers] = {}
 
     def get(self, name: str, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
         array = self._arrays.get(name)
@@ -282,9 +282,6 @@ class _Buffers:
             array = np.zeros(shape, dtype=dtype)
             self._arrays[name] = array
         return array
-
-    def worker(self, index: int) -> _Buffers:
-        return self._workers.setdefault(index, _Buffers())
 
 
 class _ConvGeometry:
@@ -327,14 +324,16 @@ def _blas() -> threadpoolctl.ThreadpoolController:
 
 
 def _over_chunks(
-    geo: _ConvGeometry, buffers: _Buffers, work: Callable[[int, slice, _Buffers], None]
+    geo: _ConvGeometry,
+    per_worker: defaultdict[int, _Buffers],
+    work: Callable[[int, slice, _Buffers], None],
 ) -> None:
     """Call ``work(index, batch, scratch)`` for every chunk of the batch.
 
     Up to as many worker threads as BLAS may use (one per CPU core by default; fewer
     under ``OPENBLAS_NUM_THREADS`` or ``threadpoolctl``'s limits), and at most one per
     two chunks (starting threads costs more than two chunks save), each take the next
-    chunk until none is left, each with its own scratch ``buffers.worker(k)``; the
+    chunk until none is left, each with its own scratch ``per_worker[k]``; the
     calling thread is worker 0. NumPy's copies and matrix products release the GIL, so the
     threads run in parallel; while they do, BLAS is held to one thread of its own:
     its threads barely speed up matrices this small and would oversubscribe the cores.
@@ -346,12 +345,12 @@ def _over_chunks(
     workers = min(len(chunks) // 2, blas_threads)
     if workers <= 1:
         for index, batch in chunks:
-            work(index, batch, buffers.worker(0))
+            work(index, batch, per_worker[0])
         return
     queue = iter(chunks)  # shared: next() on a list iterator is atomic under the GIL
 
     def worker(k: int) -> None:
-        scratch = buffers.worker(k)
+        scratch = per_worker[k]
         for index, batch in queue:
             work(index, batch, scratch)
 
@@ -438,7 +437,8 @@ def _im2col(x: np.ndarray, geo: _ConvGeometry, buffers: _Buffers) -> np.ndarray:
 
 
 def _conv2d_forward(
-    x: np.ndarray, w: np.ndarray, b: np.ndarray, geo: _ConvGeometry, buffers: _Buffers
+    x: np.ndarray, w: np.ndarray, b: np.ndarray, geo: _ConvGeometry,
+    per_worker: defaultdict[int, _Buffers],
 ) -> np.ndarray:
     """Forward pass on checked arguments.
 
@@ -458,13 +458,13 @@ def _conv2d_forward(
         y = y.reshape(g.n_filters, -1, g.out_h, g.pitch)[..., : g.out_w]
         np.add(y.transpose(1, 0, 2, 3), b[:, None, None], out=out[batch])
 
-    _over_chunks(g, buffers, chunk)
+    _over_chunks(g, per_worker, chunk)
     return out
 
 
 def _conv2d_backward(
     grad_out: np.ndarray, x: np.ndarray, w: np.ndarray, geo: _ConvGeometry,
-    buffers: _Buffers,
+    per_worker: defaultdict[int, _Buffers],
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Backward pass on checked arguments; return new ``(dx, dw, db)``.
 
@@ -481,8 +481,9 @@ def _conv2d_backward(
     """
     g = geo
     dx = np.empty((g.n_images, g.channels, g.height, g.width), dtype=w.dtype)
-    dw_shares = np.empty((len(g.chunks()), g.n_filters, g.patch_size), dtype=w.dtype)
-    db_shares = np.empty((len(g.chunks()), g.n_filters), dtype=w.dtype)
+    n_chunks = len(g.chunks())
+    dw_shares = np.empty((n_chunks, g.n_filters, g.patch_size), dtype=w.dtype)
+    db_shares = np.empty((n_chunks, g.n_filters), dtype=w.dtype)
     w_t = np.ascontiguousarray(w.reshape(g.n_filters, g.patch_size).T)
     p = g.padding
 
@@ -499,7 +500,7 @@ def _conv2d_backward(
         image = drows[:, :, : g.padded_h * g.pitch].reshape(n, g.channels, g.padded_h, g.pitch)
         dx[batch] = image[:, :, p : p + g.height, p : p + g.width]
 
-    _over_chunks(g, buffers, chunk)
+    _over_chunks(g, per_worker, chunk)
     return dx, dw_shares.sum(axis=0).reshape(w.shape), db_shares.sum(axis=0)
 
 
@@ -595,7 +596,7 @@ def conv2d(
     """
     x, w, b, stride, padding = _check_conv_args("conv2d", x, w, b, stride, padding)
     geo = _ConvGeometry(x.shape, w.shape, stride, padding, x.itemsize)
-    return _conv2d_forward(x, w, b, geo, _Buffers())
+    return _conv2d_forward(x, w, b, geo, defaultdict(_Buffers))
 
 
 def conv2d_backward(
@@ -630,7 +631,8 @@ def conv2d_backward(
     grad_out = check_grad_shape(
         "conv2d_backward", grad_out, (geo.n_images, geo.n_filters, geo.out_h, geo.out_w)
     )
-    return _conv2d_backward(grad_out.astype(x.dtype, copy=False), x, w, geo, _Buffers())
+    grad_out = grad_out.astype(x.dtype, copy=False)
+    return _conv2d_backward(grad_out, x, w, geo, defaultdict(_Buffers))
 
 
 # --------------------------------------------------------------------------------------

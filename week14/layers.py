@@ -8,6 +8,7 @@ Every layer has ``forward(x)``, ``backward(grad_out) -> grad_in`` and two dicts,
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Mapping
 from math import prod
 from typing import Any
@@ -428,7 +429,7 @@ class Conv2D(Layer):
             "b": np.zeros(self.out_channels, dtype=dtype),
         }
         self.grads = {name: np.zeros_like(value) for name, value in self.params.items()}
-        self._buffers = functional._Buffers()
+        self._scratch = defaultdict(functional._Buffers)  # per worker thread
 
     def _checked(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, Any]:
         """Check ``x`` against the layer (messages name both shapes) and return
@@ -441,7 +442,7 @@ class Conv2D(Layer):
     def forward(self, x: np.ndarray) -> np.ndarray:
         """Return the convolution of ``x`` (N, in, H, W), shape (N, out, Ho, Wo); cache ``x``."""
         x, w, b, geometry = self._checked(x)
-        out = functional._conv2d_forward(x, w, b, geometry, self._buffers)
+        out = functional._conv2d_forward(x, w, b, geometry, self._scratch)
         self.cache = x
         return out
 
@@ -451,7 +452,7 @@ class Conv2D(Layer):
         x, w, _, geometry = self._checked(_require_cache(self))
         out_shape = (geometry.n_images, geometry.n_filters, geometry.out_h, geometry.out_w)
         grad_out = self._checked_grad(grad_out, out_shape).astype(x.dtype, copy=False)
-        dx, dw, db = functional._conv2d_backward(grad_out, x, w, geometry, self._buffers)
+        dx, dw, db = functional._conv2d_backward(grad_out, x, w, geometry, self._scratch)
         self.grads["W"][...] = dw
         self.grads["b"][...] = db
         return dx
