@@ -18,12 +18,13 @@ A student function that merely calls the reference it is compared with is detect
 
 from __future__ import annotations
 
-import sys
+import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
 
+from week14 import remote
 from week14._rng import RngLike, as_generator
 
 
@@ -61,6 +62,9 @@ def _mismatch(got: Any, expected: Any, name: str, rtol: float, atol: float,
     The short reason names the kind of problem without any expected value, for hidden
     tests; the full message adds which element, expected vs got and by how much.
     """
+    if isinstance(got, remote.Remote):
+        return ("it returned something that is not plain data",
+                f"{name} returned a {got.__name__}: return {remote.PLAIN_DATA}")
     if got is None:
         reason = "it returned None: did you forget to `return` the result?"
         return reason, f"{name} is None: did you forget to `return` the result?"
@@ -146,27 +150,44 @@ def check_array(
         raise CheckFailed(f"{name} fails a hidden test: {reason}" if hidden else detail)
 
 
-def _calls_reference(student: Callable, reference: Callable, args: tuple) -> tuple[Any, bool]:
-    """Run ``student(*args)``, reporting whether ``reference``'s code ran inside it."""
-    target = getattr(reference, "__code__", None)
-    seen = False
-
-    def profiler(frame, event, arg):  # noqa: ARG001 - sys.setprofile signature
-        nonlocal seen
-        if event == "call" and frame.f_code is target:
-            seen = True
-
-    previous = sys.getprofile()
-    sys.setprofile(profiler if target is not None else previous)
-    try:
-        result = student(*args)
-    finally:
-        sys.setprofile(previous)
-    return result, seen
-
-
 def _copy_args(args: Sequence[Any]) -> tuple:
     return tuple(a.copy() if isinstance(a, np.ndarray) else a for a in args)
+
+
+def _changed(before: Any, after: Any) -> bool:
+    """True when an input array came back changed (beyond 1e-12: restoring an entry
+    with ``x[i] += h; ...; x[i] -= h`` is not a change)."""
+    if not isinstance(before, np.ndarray):
+        return False
+    after = np.asarray(after)
+    if after.shape != before.shape:
+        return True
+    if before.dtype.kind == "f" and after.dtype.kind == "f":
+        return not np.allclose(before, after, rtol=0.0, atol=1e-12, equal_nan=True)
+    return not np.array_equal(before, after)
+
+
+_SHAPES = re.compile(r"\(\s*\d+\s*(,\s*\d*\s*)*\)")
+
+
+def _raised(call: str, outcome: remote.Outcome, hidden: bool) -> str:
+    """The message for a student's function that raised an exception. On a hidden case
+    only the exception's type and the student's own line: the exception's message
+    could show a hidden input."""
+    kind = (outcome.error or "").split(":", 1)[0]
+    where = f" at {outcome.line} of your code" if outcome.line else ""
+    if hidden:
+        return f"{call} raised {kind} on a hidden case{where}"
+    return f"{call} raised {outcome.error}{where}"
+
+
+def _notes(label: str, outcomes: list[remote.Outcome], hidden: bool) -> None:
+    """Print (never to stderr) the warnings the student's code gave; they cost nothing."""
+    seen = list(dict.fromkeys(w if not hidden else w.split(":", 1)[0]
+                              for outcome in outcomes for w in outcome.warnings))
+    for warning in seen[:3]:
+        print(f"note: {label} warned {warning}{' on a hidden case' if hidden else ''}; its "
+              "results were right, so this costs nothing")
 
 
 def check_function(
@@ -182,13 +203,16 @@ def check_function(
 ) -> None:
     """Compare ``student(*case)`` with ``reference(*case)`` for every case.
 
-    Each case is a tuple of positional arguments. Arrays are copied before each
-    call, so neither function sees the other's side effects; a student function that
-    changes its input in place fails with a message that says so. A student function
-    that calls ``reference`` (directly or through other ``week14`` code) fails: the
-    exercise is to write it yourself. Set ``elementwise=True`` for functions applied
-    elementwise, so the message names the input of the worst element. Hidden tests
-    pass ``hidden=True``: messages then show neither the inputs nor expected values.
+    Each case is a tuple of positional arguments. The student's function gets copies,
+    and a function that changes its input in place fails with a message that says so.
+    A student function that calls ``reference`` or another week14 implementation of
+    the same exercise (:data:`week14.remote.FORBIDDEN`) fails: the exercise is to
+    write it yourself. Warnings the student's code gives are printed as notes, never
+    as failures. ``student`` may live in the student's kernel
+    (:class:`week14.remote.Remote`, when grading): the checks are the same. Set
+    ``elementwise=True`` for functions applied elementwise, so the message names the
+    input of the worst element. Hidden tests pass ``hidden=True``: messages then show
+    neither the inputs nor expected values.
     """
     if not callable(student):
         raise CheckFailed(
@@ -196,30 +220,26 @@ def check_function(
             "function's name with a value?"
         )
     label = name or getattr(student, "__name__", "your function")
-    for case in cases:
-        args = tuple(case)
+    cases = [tuple(case) for case in cases]
+    outcomes = remote.call_each(student, cases, reference=reference)
+    for args, outcome in zip(cases, outcomes, strict=True):
         call = label if hidden else f"{label}({', '.join(_describe(a) for a in args)})"
-        originals = _copy_args(args)
-        given = _copy_args(args)
-        got, used_reference = _calls_reference(student, reference, given)
-        if used_reference:
+        if outcome.reference:
+            raise CheckFailed(f"{label} calls week14's own {outcome.reference}; the exercise "
+                              "is to write it yourself with NumPy")
+        if outcome.error:
+            raise CheckFailed(_raised(call, outcome, hidden))
+        if any(_changed(before, after)
+               for before, after in zip(args, outcome.args, strict=False)):
             raise CheckFailed(
-                f"{label} calls week14's reference implementation "
-                f"{reference.__module__}.{reference.__qualname__}; write it yourself "
-                "with NumPy"
+                f"{call} changed its input array in place; compute a new array "
+                "instead (e.g. y = x * 2, not x *= 2)"
             )
-        for before, after in zip(originals, given, strict=True):
-            if isinstance(before, np.ndarray) and not np.array_equal(
-                before, after, equal_nan=True
-            ):
-                raise CheckFailed(
-                    f"{call} changed its input array in place; compute a new array "
-                    "instead (e.g. y = x * 2, not x *= 2)"
-                )
         expected = reference(*_copy_args(args))
         inputs = args[0] if elementwise and args else None
-        check_array(got, expected, name=call, rtol=rtol, atol=atol, hidden=hidden,
+        check_array(outcome.value, expected, name=call, rtol=rtol, atol=atol, hidden=hidden,
                     inputs=np.asarray(inputs) if inputs is not None else None)
+    _notes(label, outcomes, hidden)
 
 
 def random_arrays(
@@ -232,3 +252,37 @@ def random_arrays(
     """Seeded uniform random float64 arrays, one per shape, for a test's random cases."""
     gen = as_generator(rng)
     return [gen.uniform(low, high, size=shape) for shape in shapes]
+
+
+# Objectives the numerical-gradient exercise is graded on. They live here, not in the
+# test cell, because the student's function calls them in the student's kernel.
+
+def sum_of_squares(v: np.ndarray) -> float:
+    """Σ v², whose gradient is 2v."""
+    return float(np.sum(np.square(v)))
+
+
+def sine_times_identity(v: np.ndarray) -> float:
+    """Σ v·sin(v), whose gradient is sin(v) + v·cos(v)."""
+    return float(np.sum(np.sin(v) * v))
+
+
+def weighted_softplus(v: np.ndarray) -> float:
+    """Σ_i i·softplus(v_i) (i from 1, in row-major order): gradient i·σ(v_i)."""
+    from week14.activations import softplus
+
+    weights = np.arange(1, np.size(v) + 1).reshape(np.shape(v))
+    return float(np.sum(softplus(v) * weights))
+
+
+def toy_loss_of_input(v: np.ndarray) -> float:
+    """SSE of the lecture's toy network on the inputs v (2 rows), targets the identity."""
+    from week14.data import lecture_toy_network
+    from week14.losses import sse
+
+    return float(sse(lecture_toy_network().predict(v), np.eye(2)[: len(v)]))
+
+
+replaced = remote.replaced
+call_each = remote.call_each
+as_model = remote.as_model
