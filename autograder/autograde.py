@@ -1,21 +1,22 @@
-"""Autograde a student's notebooks one at a time, each in a scratch course.
+"""Autograde a student's notebooks one at a time, each in two kernels.
 
-A unit of work is one student: their notebooks, graded one after another in the
-student's own sandbox (:mod:`autograder.sandbox`), where a zygote forks a fresh kernel
-for each notebook. For each notebook the grader builds the notebook to run from the
-release and the student's answer cells (:mod:`autograder.integrity`), then runs
-nbgrader's autograde in a scratch course made for it: a copy of that notebook's
-*template* gradebook, which knows the notebook but no student. The grader then reads
-the scores from the scratch gradebook; only the parent process writes the class
-gradebook. So a notebook can neither see nor damage another student's files or the
-class gradebook, one broken notebook costs only its own points, and students are
-graded side by side in worker processes for ``--jobs``.
+A unit of work is one student: their notebooks, graded one after another. The
+student's answers run in a kernel forked in the student's own sandbox
+(:mod:`autograder.sandbox`); the test cells run in a kernel forked by a second,
+trusted zygote, the checker, which reaches the student's kernel only through plain
+data (:mod:`autograder.execute`, :mod:`week14.remote`). For each notebook the grader
+builds the notebook to run from the instructor's source and the student's answer
+cells (:mod:`autograder.notebook`), runs it, and scores each test cell as nbgrader
+does (``nbgrader.utils.determine_grade``); only the parent process writes the class
+gradebook. So a notebook can neither see nor change how it is checked, one broken
+notebook costs only its own points, and students are graded side by side in worker
+processes for ``--jobs``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
-import json
 import shutil
 import tempfile
 import time
@@ -26,10 +27,12 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from autograder.config import ASSIGNMENT, Limits, nbgrader_config, quiet_nbgrader
-from autograder.integrity import prepare
+from autograder.config import Limits
+from autograder.notebook import prepare
 
 if TYPE_CHECKING:
+    from nbformat import NotebookNode
+
     from autograder.sandbox import Zygote
 
 
@@ -40,10 +43,10 @@ class Job:
     student: str
     notebook: str  # name without .ipynb
     submitted: Path  # .../submitted/STUDENT/week14/NOTEBOOK.ipynb (may be missing)
-    released: Path  # the release's NOTEBOOK.ipynb
-    template_db: Path  # gradebook with this notebook of the assignment, no students
+    released: Path  # the release's NOTEBOOK.ipynb (the answers' stubs)
+    source: Path  # the instructor's NOTEBOOK.ipynb (test cells with hidden tests)
+    points: dict[str, float]  # test cell -> points
     work: Path  # scratch folder for this job (emptied first)
-    log: Path  # where nbgrader's log goes when the notebook could not be graded
     limits: Limits
 
 
@@ -85,12 +88,13 @@ class NotebookResult:
         return cls(**{key: value for key, value in data.items() if key in known})
 
 
-#: Where grading time goes, in order: checking answers and building the scratch course;
-#: starting the student's sandbox and zygote (once per student, counted for the notebook
-#: that needed it first); forking a kernel until it answers; running the cells; the
-#: rest of nbgrader's autograde (its gradebook, the other preprocessors, files);
-#: writing the class gradebook (in the parent process).
-PHASES = ("prepare", "sandbox start", "kernel start", "execution", "nbgrader", "gradebook")
+#: Where grading time goes, in order: building the notebook to run; starting the
+#: student's sandbox and the checker's zygote (once per student, counted for the
+#: notebook that needed them first); forking the two kernels until they answer; running
+#: the student's cells; running the test cells in the checker; scoring and writing the
+#: graded notebook; writing the class gradebook (in the parent process).
+PHASES = ("prepare", "sandbox start", "kernel start", "execution", "checker", "scoring",
+          "gradebook")
 
 
 def file_digest(path: Path) -> str:
@@ -98,133 +102,102 @@ def file_digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else "missing"
 
 
-def _zero_scores(template_db: Path, notebook: str) -> dict[str, list[float]]:
-    from nbgrader.api import Gradebook
-
-    with Gradebook(f"sqlite:///{template_db}") as gb:
-        cells = gb.find_notebook(notebook, ASSIGNMENT).grade_cells
-        return {c.name: [0.0, float(c.max_score)] for c in cells}
+def _zero_scores(points: dict[str, float]) -> dict[str, list[float]]:
+    return {name: [0.0, float(maximum)] for name, maximum in points.items()}
 
 
 #: What an error in a graded notebook says about the submission (ename or message part).
 _ERROR_FLAGS = {
     "CellTimeoutError": "a cell timed out after {cell} s; unfinished cells scored 0",
     "MemoryError": "ran out of memory (limit {memory} MiB); that cell scored 0",
-    "calls week14's reference implementation": "an answer calls the reference "
-                                                "implementation it is graded against",
+    "calls week14's own": "an answer calls week14's own implementation of its exercise",
 }
 
 
-def output_flags(autograded: Path, name: str, limits: Limits) -> list[str]:
+def output_flags(nb: NotebookNode, name: str, limits: Limits) -> list[str]:
     """Flags from the errors a graded notebook shows (timeouts, memory, reference calls)."""
-    nb = json.loads(autograded.read_text())
     errors = [f"{out.get('ename', '')}: {out.get('evalue', '')}"
-              for cell in nb["cells"] for out in cell.get("outputs", [])
+              for cell in nb.cells for out in cell.get("outputs", [])
               if out.get("output_type") == "error"]
     values = {"cell": limits.cell, "memory": limits.memory // 2**20}
     return [f"{name}: {message.format(**values)}" for key, message in _ERROR_FLAGS.items()
             if any(key in error for error in errors)]
 
 
-def scratch_config(job: Job, zygote: Zygote):
-    """nbgrader configuration for the job's scratch course, its kernel forked by the
-    student's ``zygote``."""
-    from nbgrader.converters import Autograde
-    from nbgrader.preprocessors import Execute
-
-    from autograder.sandbox import SandboxedExecute
-
-    config = nbgrader_config(job.work / "course")
-    config.CourseDirectory.notebook_id = job.notebook
-    config.Autograde.autograde_preprocessors = [
-        SandboxedExecute if step is Execute else step
-        for step in Autograde.class_traits()["autograde_preprocessors"].default()
-    ]
-    km = config.SandboxedKernelManager
-    km.workdir = str(zygote.workdir)
-    km.zygote = zygote.socket
-    km.wall = job.limits.notebook
-    config.Execute.timeout = job.limits.cell
-    config.SandboxedExecute.timings_file = str(job.work / "timings.json")
-    return config
-
-
 def grade_student(job: StudentJob) -> list[NotebookResult]:
-    """Grade one student's notebooks, their kernels forked in one sandbox."""
+    """Grade one student's notebooks: their kernels forked in one sandbox, the
+    checkers' by a zygote of the grader's."""
     from autograder.sandbox import Zygote, prepare_workdir
 
-    # The kernels' folder holds their Unix sockets, whose paths may not exceed 107
-    # bytes: a short temporary folder, not one deep in the course folder.
-    with tempfile.TemporaryDirectory(prefix="week14-") as folder:
-        workdir = Path(folder)
-        prepare_workdir(workdir)
-        with Zygote(workdir, hidden=list(job.hidden), readable=list(job.readable),
-                    memory=job.limits.memory, wall=job.wall) as zygote:
-            return [grade(notebook, zygote) for notebook in job.notebooks]
+    # The kernels' folders hold their Unix sockets, whose paths may not exceed 107
+    # bytes: short temporary folders, not deep in the course folder.
+    with tempfile.TemporaryDirectory(prefix="week14-") as mine, \
+            tempfile.TemporaryDirectory(prefix="week14-checker-") as theirs:
+        for folder in (mine, theirs):
+            prepare_workdir(Path(folder))
+        student = Zygote(Path(mine), hidden=list(job.hidden), readable=list(job.readable),
+                         memory=job.limits.memory, wall=job.wall)
+        checker = Zygote(Path(theirs), hidden=[], readable=[], memory=job.limits.memory,
+                         wall=job.wall, sandboxed=False)
+        with student, checker:
+            return [grade(notebook, student, checker) for notebook in job.notebooks]
 
 
-def grade(job: Job, zygote: Zygote) -> NotebookResult:
-    """Grade one notebook of one student in a scratch course under ``job.work``, its
-    kernel forked by ``zygote`` (started here if it is not running)."""
-    from nbgrader.api import Gradebook
-    from nbgrader.apps import NbGraderAPI
-    from nbgrader.coursedir import CourseDirectory
+def grade(job: Job, student: Zygote, checker: Zygote) -> NotebookResult:
+    """Grade one notebook of one student: the graded notebook is written to
+    ``job.work / "autograded.ipynb"``. The zygotes are started here if they are not
+    running."""
+    import nbformat
+    from nbgrader.utils import determine_grade
+
+    from autograder.execute import run_notebook
 
     start = time.perf_counter()
     name = job.notebook
     result = NotebookResult(job.student, name, file_digest(job.submitted),
-                            _zero_scores(job.template_db, name))
+                            _zero_scores(job.points))
     if not job.submitted.exists():
         result.flags.append(f"{name}: not submitted; scored 0")
         return result
     prepared = prepare(job.submitted.read_text(errors="replace"),
-                       json.loads(job.released.read_text()), name)
-    result.flags += prepared.flags
+                       nbformat.read(job.source, as_version=4),
+                       nbformat.read(job.released, as_version=4), name)
+    result.flags += [flag if flag.startswith(f"{name}:") else f"{name}: {flag}"
+                     for flag in prepared.flags]
     if prepared.notebook is None:
         return result
-
     shutil.rmtree(job.work, ignore_errors=True)
-    course = job.work / "course"
-    target = course / "submitted" / job.student / ASSIGNMENT / f"{name}.ipynb"
-    target.parent.mkdir(parents=True)
-    target.write_text(json.dumps(prepared.notebook))
-    shutil.copyfile(job.template_db, course / "gradebook.db")
-    config = scratch_config(job, zygote)
+    job.work.mkdir(parents=True)
     result.timings["prepare"] = time.perf_counter() - start
-    if not zygote.running():
+    if not (student.running() and checker.running()):
         sandbox_start = time.perf_counter()
-        zygote.start()
+        for zygote in (student, checker):
+            if not zygote.running():
+                zygote.start()
+        for zygote in (student, checker):
+            zygote.ready()
         result.timings["sandbox start"] = time.perf_counter() - sandbox_start
-    nbgrader_start = time.perf_counter()
-    with quiet_nbgrader():
-        outcome = NbGraderAPI(CourseDirectory(config=config), config=config).autograde(
-            ASSIGNMENT, job.student, force=True, create=True)
-
-    graded = course / "autograded" / job.student / ASSIGNMENT / f"{name}.ipynb"
-    elapsed = time.perf_counter() - nbgrader_start  # the notebook's own run
-    if not graded.exists():
-        wall = job.limits.notebook
-        why = (f"stopped after the notebook's {wall} s limit" if elapsed >= wall
-               else "the kernel died or nbgrader failed")
-        job.log.parent.mkdir(parents=True, exist_ok=True)
-        job.log.write_text(f"{outcome.get('log') or ''}\n{outcome.get('error') or ''}")
-        result.flags.append(f"{name}: failed to run ({why}; nbgrader's log: {job.log}); "
-                            "scored 0")
-    else:
-        result.flags += output_flags(graded, name, job.limits)
-        with Gradebook(config.CourseDirectory.db_url, config.CourseDirectory.course_id) as gb:
-            nb = gb.find_submission_notebook(name, ASSIGNMENT, job.student)
-            result.scores = {g.name: [float(g.score), float(g.max_score)] for g in nb.grades}
-    timings = job.work / "timings.json"
-    kernel = json.loads(timings.read_text()) if timings.exists() else {}
-    result.timings.update(kernel)
-    result.timings["nbgrader"] = time.perf_counter() - nbgrader_start - sum(kernel.values())
+    run = asyncio.run(run_notebook(prepared, student, checker, job.limits))
+    result.timings.update(run.timings)
+    scoring = time.perf_counter()
+    nb = prepared.notebook
+    scores = {}
+    for cell in nb.cells:
+        gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        if gid in job.points and cell.cell_type == "code":
+            score, maximum = determine_grade(cell)
+            scores[gid] = [float(score or 0.0), float(maximum)]
+    result.scores.update(scores)
+    result.flags += output_flags(nb, name, job.limits)
+    result.flags += [f"{name}: {problem}; later cells scored 0" for problem in run.problems]
+    nbformat.write(nb, job.work / "autograded.ipynb")
+    result.timings["scoring"] = time.perf_counter() - scoring
     return result
 
 
 def _failed(job: Job, why: str) -> NotebookResult:
     result = NotebookResult(job.student, job.notebook, file_digest(job.submitted),
-                            _zero_scores(job.template_db, job.notebook))
+                            _zero_scores(job.points))
     result.flags.append(f"{job.notebook}: {why}; scored 0 for now")
     return result
 
@@ -265,7 +238,7 @@ def run_jobs(work: list[StudentJob], workers: int,
                            "run grade again")
                     for future in remaining:
                         job = futures[future]
-                        if any((notebook.work / "course").exists() for notebook in job.notebooks):
+                        if any(notebook.work.exists() for notebook in job.notebooks):
                             for notebook in job.notebooks:
                                 on_done(notebook, _failed(notebook, why))
                         else:

@@ -7,9 +7,9 @@ Layout of a course folder (``--course``, default ``<repo>/course``)::
     autograded/STUDENT/week14/        nbgrader's graded copies
     feedback/STUDENT/week14/*.html    feedback for students
     exports/                          grade tables and the histogram
-    .autograder/                      the grader's own state: template gradebooks,
-                                      scratch courses, graded/STUDENT.json (what was
-                                      graded when), logs, gradebook backups
+    .autograder/                      the grader's own state: the release nbgrader
+                                      registered, scratch folders, graded/STUDENT.json
+                                      (what was graded when), gradebook backups
 
 One nbgrader API object is made per course and reused, so its ~5 s start-up is paid
 once per command, not once per student.
@@ -85,6 +85,16 @@ class Shard:
         return f"{self.index}/{self.count}"
 
 
+def test_points(source: Path) -> dict[str, float]:
+    """Test cell -> points, of a source notebook."""
+    import nbformat
+    from nbgrader.utils import is_grade, is_solution
+
+    return {c.metadata.nbgrader.grade_id: float(c.metadata.nbgrader.points)
+            for c in nbformat.read(source, as_version=4).cells
+            if c.cell_type == "code" and is_grade(c) and not is_solution(c)}
+
+
 class Course:
     """The instructor's working folder for one class."""
 
@@ -115,15 +125,6 @@ class Course:
     @property
     def release_dir(self) -> Path:
         return self.state_dir / "release" / ASSIGNMENT
-
-    @property
-    def templates_dir(self) -> Path:
-        return self.state_dir / "templates"
-
-    def template_db(self, notebook: str) -> Path:
-        """Gradebook that knows only ``notebook`` of the assignment: a scratch course's
-        start (a gradebook of the whole assignment costs nbgrader 0.15 s a notebook)."""
-        return self.templates_dir / f"{notebook}.db"
 
     def submission_dir(self, student: str) -> Path:
         return self.root / "submitted" / student / ASSIGNMENT
@@ -192,8 +193,7 @@ class Course:
                 return set()
 
     def sync_assignment(self, *, force: bool = False) -> bool:
-        """Record the assignment (notebooks, test cells, points) in the class gradebook
-        and in a template gradebook that scratch courses start from.
+        """Record the assignment (notebooks, test cells, points) in the class gradebook.
 
         Skipped, returning False, when already done for the current source notebooks
         (their digest is kept in ``.autograder/assignment.sha256``) and the gradebook
@@ -203,9 +203,7 @@ class Course:
         with self._exclusive():
             digest = self._assignment_digest()
             notebooks = self.notebook_names()
-            if (not force and stamp.exists() and all(self.template_db(nb).exists()
-                                                     for nb in notebooks)
-                    and stamp.read_text() == digest
+            if (not force and stamp.exists() and stamp.read_text() == digest
                     and self._gradebook_notebooks() == set(notebooks)):
                 return False
             stamp.unlink(missing_ok=True)
@@ -213,36 +211,8 @@ class Course:
             if not result["success"]:
                 raise RuntimeError(f"nbgrader could not register the assignment:\n"
                                    f"{result.get('error') or result.get('log')}")
-            from nbgrader.apps import NbGraderAPI
-            from nbgrader.coursedir import CourseDirectory
-
-            scratch = self.state_dir / "template"
-            shutil.rmtree(scratch, ignore_errors=True)
-            scratch.mkdir(parents=True)
-            config = nbgrader_config(scratch)
-            config.CourseDirectory.release_directory = str(scratch / "release")
-            made = NbGraderAPI(CourseDirectory(config=config),
-                               config=config).generate_assignment(ASSIGNMENT, force=True)
-            if not made["success"]:
-                raise RuntimeError(f"nbgrader could not build the template gradebook:\n"
-                                   f"{made.get('error') or made.get('log')}")
-            self._split_template(scratch / "gradebook.db", notebooks)
-            shutil.rmtree(scratch)
             stamp.write_text(digest)
             return True
-
-    def _split_template(self, whole: Path, notebooks: list[str]) -> None:
-        """One template gradebook per notebook, from the assignment's ``whole``."""
-        from nbgrader.api import Gradebook
-
-        shutil.rmtree(self.templates_dir, ignore_errors=True)
-        self.templates_dir.mkdir(parents=True)
-        for notebook in notebooks:
-            shutil.copyfile(whole, self.template_db(notebook))
-            with Gradebook(f"sqlite:///{self.template_db(notebook)}") as gb:
-                for other in notebooks:
-                    if other != notebook:
-                        gb.remove_notebook(other, ASSIGNMENT)
 
     # -- grading -------------------------------------------------------------------
     @property
@@ -299,9 +269,8 @@ class Course:
     def grade(self, todo: list[tuple[str, str]] | None = None, *, jobs: int = 1,
               on_result: Callable[[NotebookResult], None] | None = None
               ) -> list[NotebookResult]:
-        """Grade (student, notebook) pairs (default: all pending), each in its own
-        scratch course, a student's notebooks in one sandbox, ``jobs`` students at a
-        time in worker processes; store the scores in the class gradebook (only this
+        """Grade (student, notebook) pairs (default: all pending), a student's notebooks
+        in one sandbox, ``jobs`` students at a time in worker processes; store the scores in the class gradebook (only this
         process writes it); return the results in order."""
         todo = self.pending() if todo is None else todo
         if not todo:
@@ -312,12 +281,12 @@ class Course:
         self.backup_gradebook()
         hidden, readable = self._hidden(), tuple(readable_paths(REPO))
         by_student: dict[str, list[Job]] = {}
+        points = {nb: test_points(SOURCE_DIR / ASSIGNMENT / f"{nb}.ipynb") for _, nb in todo}
         for s, nb in todo:
             by_student.setdefault(s, []).append(Job(
                 s, nb, self.submission_dir(s) / f"{nb}.ipynb",
-                self.release_dir / f"{nb}.ipynb", self.template_db(nb),
-                self.state_dir / "work" / f"{s}--{nb}",
-                self.state_dir / "logs" / f"{s}--{nb}.log", self.limits))
+                self.release_dir / f"{nb}.ipynb", SOURCE_DIR / ASSIGNMENT / f"{nb}.ipynb", points[nb],
+                self.state_dir / "work" / f"{s}--{nb}", self.limits))
         work = [StudentJob(s, tuple(jobs_), hidden, readable, self.limits)
                 for s, jobs_ in by_student.items()]
         done: dict[tuple[str, str], NotebookResult] = {}
@@ -348,11 +317,11 @@ class Course:
         return target
 
     def _record(self, result: NotebookResult, work: Path) -> None:
-        """Copy a scratch course's autograded notebook in and write its scores."""
+        """Copy the graded notebook in and write its scores."""
         name = f"{result.notebook}.ipynb"
         target = self.autograded_dir(result.student) / name
         target.unlink(missing_ok=True)
-        source = work / "course" / "autograded" / result.student / ASSIGNMENT / name
+        source = work / "autograded.ipynb"
         if source.exists():
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source, target)

@@ -176,7 +176,6 @@ def prepare(submitted_text: str, source: NotebookNode, release: NotebookNode,
     sources: list[str] = []
     answer_cells, test_cells, prepared = set(), set(), Prepared(graded)
     for index, cell in enumerate(graded.cells):
-        cell.pop("id", None)
         if cell.cell_type != "code":
             sources.append("")
             continue

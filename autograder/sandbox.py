@@ -40,7 +40,6 @@ from pathlib import Path
 
 import zmq.asyncio
 from jupyter_client.manager import AsyncKernelManager
-from nbgrader.preprocessors import Execute
 from traitlets import Integer, Unicode, default
 
 from autograder.zygote import sandbox_env
@@ -70,12 +69,14 @@ def isolation() -> str:
 
 
 def sandbox_command(cmd: list[str], *, workdir: str, hidden: list[str], readable: list[str],
-                    memory: int, wall: int) -> list[str]:
-    """Wrap the command line ``cmd`` (the zygote's) in the limits and, when available,
+                    memory: int, wall: int, sandboxed: bool = True) -> list[str]:
+    """Wrap the command line ``cmd`` (the zygote's) in the limits, a fixed minimal
+    environment (nothing of the grader's) and, when ``sandboxed`` and available,
     bwrap, with ``workdir`` its only writable folder."""
+    env = ["env", "-i", *(f"{key}={value}" for key, value in sandbox_env(workdir).items())]
     limits = ["timeout", "--signal=KILL", str(wall), "prlimit", f"--as={memory}", "--"]
-    if not bwrap_works():
-        return [*limits, *cmd]
+    if not (sandboxed and bwrap_works()):
+        return [*limits, *env, *cmd]
     box = ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
            "--tmpfs", "/tmp"]
     for path in readable:  # what the kernel needs, even if it lives under /tmp
@@ -88,39 +89,42 @@ def sandbox_command(cmd: list[str], *, workdir: str, hidden: list[str], readable
     box += ["--chdir", workdir,
             "--unshare-all", "--uid", NOBODY, "--gid", NOBODY,
             "--die-with-parent", "--new-session"]
-    for key, value in sandbox_env(workdir).items():
-        box += ["--setenv", key, value]
-    return [*limits, *box, "--", *cmd]
+    return [*limits, *box, "--", *env, *cmd]
 
 
 class Zygote:
     """One student's sandbox, with the zygote that forks their kernels waiting in it.
 
     ``workdir`` is the kernels' writable folder (short: it holds Unix sockets, whose
-    paths may not exceed 107 bytes); ``wall`` limits the whole sandbox's life.
+    paths may not exceed 107 bytes); ``wall`` limits the whole sandbox's life. With
+    ``sandboxed=False`` it is the checker's zygote: the same limits and environment,
+    no bwrap (it runs only the instructor's code).
     """
 
     def __init__(self, workdir: Path, *, hidden: list[str], readable: list[str],
-                 memory: int, wall: int):
+                 memory: int, wall: int, sandboxed: bool = True):
         self.workdir = workdir
         self.socket = str(workdir / "zygote")
         self._command = sandbox_command(
             [sys.executable, "-m", "autograder.zygote", "serve", self.socket],
             workdir=str(workdir), hidden=hidden, readable=readable, memory=memory,
-            wall=wall)
+            wall=wall, sandboxed=sandboxed)
         self._process: subprocess.Popen | None = None
 
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
 
-    def start(self, timeout: float = 120) -> None:
-        """Start the sandbox and wait until the zygote listens (its imports done)."""
+    def start(self) -> None:
+        """Start the sandbox; :meth:`ready` waits until the zygote listens."""
         self.stop()
         Path(self.socket).unlink(missing_ok=True)
-        log = self.workdir / "zygote.log"
-        with log.open("wb") as out:
+        with (self.workdir / "zygote.log").open("wb") as out:
             self._process = subprocess.Popen(self._command, stdin=subprocess.DEVNULL,
                                              stdout=out, stderr=out)
+
+    def ready(self, timeout: float = 120) -> None:
+        """Wait until the zygote listens (its imports done)."""
+        log = self.workdir / "zygote.log"
         deadline = time.monotonic() + timeout
         while not Path(self.socket).exists():
             if self._process.poll() is not None or time.monotonic() > deadline:
@@ -142,7 +146,7 @@ class Zygote:
         self.stop()
 
 
-class SandboxedKernelManager(AsyncKernelManager):
+class ZygoteKernelManager(AsyncKernelManager):
     """A kernel manager whose kernels are forked by a :class:`Zygote`: the kernel
     command asks the zygote for a kernel and lives as long as it, within ``wall``."""
 
@@ -185,48 +189,6 @@ class SandboxedKernelManager(AsyncKernelManager):
         cmd = super().format_kernel_cmd(extra_arguments)  # python -m ipykernel_launcher -f ..
         return ["timeout", "--signal=KILL", str(self.wall), sys.executable, "-m",
                 "autograder.zygote", "connect", self.zygote, *cmd[cmd.index("-f"):]]
-
-
-class SandboxedExecute(Execute):
-    """nbgrader's Execute preprocessor with the kernel started in the sandbox.
-
-    With ``timings_file`` set, it writes there how many seconds went into starting the
-    kernel (launch until the kernel answers) and into running the cells (shutdown
-    included), for the grading benchmark's breakdown.
-    """
-
-    timings_file = Unicode("", help="JSON file for the kernel start and execution "
-                                    "seconds").tag(config=True)
-
-    def __init__(self, *args, **kwargs):
-        kwargs["kernel_manager_class"] = SandboxedKernelManager
-        super().__init__(*args, **kwargs)
-        self._kernel_start = 0.0
-
-    def start_new_kernel(self, **kwargs) -> None:
-        start = time.perf_counter()
-        try:
-            super().start_new_kernel(**kwargs)
-        finally:
-            self._kernel_start += time.perf_counter() - start
-
-    def start_new_kernel_client(self):
-        start = time.perf_counter()
-        try:
-            return super().start_new_kernel_client()
-        finally:
-            self._kernel_start += time.perf_counter() - start
-
-    def preprocess(self, nb, resources=None, km=None):
-        start, self._kernel_start = time.perf_counter(), 0.0
-        try:
-            return super().preprocess(nb, resources, km)
-        finally:
-            if self.timings_file:
-                total = time.perf_counter() - start
-                Path(self.timings_file).write_text(json.dumps(
-                    {"kernel start": self._kernel_start,
-                     "execution": total - self._kernel_start}))
 
 
 def prepare_workdir(workdir: Path) -> None:

@@ -41,7 +41,8 @@ PRELOAD = (
     "week14", "week14.activations", "week14.cnn", "week14.data", "week14.functional",
     "week14.gradcheck", "week14.grading", "week14.kernels", "week14.layers",
     "week14.losses", "week14.model", "week14.pruning", "week14.schedules",
-    "week14.symmetry", "week14.training", "week14.widgets",
+    "week14.symmetry", "week14.training", "week14.widgets", "week14.remote",
+    "week14.widgets.cost", "week14.widgets.cnn", "jupyter_client", "autograder.checker",
 )
 #: What ipykernel would set on start-up; set before the preload so that matplotlib
 #: chooses the same backend as in a kernel started cold.
@@ -49,8 +50,11 @@ KERNEL_ENV = {"MPLBACKEND": "module://matplotlib_inline.backend_inline"}
 
 
 def sandbox_env(workdir: str) -> dict[str, str]:
-    """Environment variables the sandbox sets for its kernels, over the grader's."""
+    """The whole environment of a zygote and its kernels: nothing of the grader's."""
     return {
+        "PATH": f"{os.path.dirname(sys.executable)}:/usr/bin:/bin",
+        "LANG": "C.UTF-8",
+        "NBGRADER_EXECUTION": "autograde",
         # pid 1 means "no parent to watch" to ipykernel: inside the sandbox's own
         # process tree the real parent is invisible.
         "JPY_PARENT_PID": "1",
@@ -62,17 +66,12 @@ def sandbox_env(workdir: str) -> dict[str, str]:
     }
 
 
-def _kernel(argv: list[str], env: dict[str, str]) -> None:
-    """In the forked child: become a kernel with ``argv`` and the environment a kernel
-    started cold would have: its requester's ``env`` (nbgrader's ``NBGRADER_EXECUTION``
-    among it) under the sandbox's own variables (never returns)."""
+def _kernel(argv: list[str]) -> None:
+    """In the forked child: become a kernel with ``argv``, in the zygote's own (fixed,
+    minimal) environment (never returns)."""
     code = 1
     try:
         os.setpgid(0, 0)
-        mine = {key: os.environ[key] for key in [*sandbox_env(""), *KERNEL_ENV]
-                if key in os.environ}
-        os.environ.clear()
-        os.environ.update({**env, **mine})
         signal.signal(signal.SIGINT, signal.default_int_handler)
         sys.modules["numpy"].random.seed()  # preloaded; a cold kernel's RNG starts fresh
         from ipykernel.kernelapp import IPKernelApp
@@ -122,16 +121,15 @@ def serve(path: str) -> None:
         if pid == 0:
             server.close()
             connection.close()
-            _kernel(request["argv"], request["env"])
+            _kernel(request["argv"])
         _supervise(connection, pid)
 
 
 def connect(path: str, argv: list[str]) -> int:
-    """Ask the zygote at ``path`` for a kernel with ``argv`` and this process's
-    environment; its exit code."""
+    """Ask the zygote at ``path`` for a kernel with ``argv``; its exit code."""
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
         client.connect(path)
-        request = {"argv": argv, "env": dict(os.environ)}
+        request = {"argv": argv}
         client.sendall(json.dumps(request).encode() + b"\n")
         answer = client.makefile("r").readline().strip()
     return int(answer) if answer.lstrip("-").isdigit() else 1

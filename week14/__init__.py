@@ -34,6 +34,8 @@ from week14 import (
     model,
     optimizers,
     pruning,
+    references,
+    remote,
     schedules,
     symmetry,
     training,

@@ -254,35 +254,24 @@ def random_arrays(
     return [gen.uniform(low, high, size=shape) for shape in shapes]
 
 
-# Objectives the numerical-gradient exercise is graded on. They live here, not in the
-# test cell, because the student's function calls them in the student's kernel.
-
-def sum_of_squares(v: np.ndarray) -> float:
-    """Σ v², whose gradient is 2v."""
-    return float(np.sum(np.square(v)))
-
-
-def sine_times_identity(v: np.ndarray) -> float:
-    """Σ v·sin(v), whose gradient is sin(v) + v·cos(v)."""
-    return float(np.sum(np.sin(v) * v))
-
-
-def weighted_softplus(v: np.ndarray) -> float:
-    """Σ_i i·softplus(v_i) (i from 1, in row-major order): gradient i·σ(v_i)."""
-    from week14.activations import softplus
-
-    weights = np.arange(1, np.size(v) + 1).reshape(np.shape(v))
-    return float(np.sum(softplus(v) * weights))
-
-
-def toy_loss_of_input(v: np.ndarray) -> float:
-    """SSE of the lecture's toy network on the inputs v (2 rows), targets the identity."""
-    from week14.data import lecture_toy_network
-    from week14.losses import sse
-
-    return float(sse(lecture_toy_network().predict(v), np.eye(2)[: len(v)]))
-
-
 replaced = remote.replaced
 call_each = remote.call_each
 as_model = remote.as_model
+
+
+def results(function: Callable, cases: Iterable[Sequence[Any]], *, name: str | None = None,
+            hidden: bool = False) -> list[Any]:
+    """``[function(*case) for case in cases]``, in one round trip when ``function`` is
+    the student's and grading; fails with :class:`CheckFailed` (and the student's own
+    line) at the first case the student's code raises on."""
+    label = name or getattr(function, "__name__", "your function")
+    values = []
+    for outcome in remote.call_each(function, cases):
+        if outcome.reference:
+            raise CheckFailed(f"{label} calls week14's own {outcome.reference}; the exercise "
+                              "is to write it yourself with NumPy")
+        if outcome.error:
+            raise CheckFailed(_raised(label, outcome, hidden))
+        values.append(outcome.value)
+    _notes(label, [], hidden)
+    return values

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import base64
 import contextvars
-import copy
+import functools
 import importlib
 import json
 import linecache
@@ -152,9 +152,10 @@ def decode(text: str | bytes, handle: Callable[[dict], Any] | None = None) -> An
 #: methods.
 FORBIDDEN: dict[str, tuple[str, ...]] = {
     "layer_forward": ("week14.activations.sigmoid", "week14.layers.Sigmoid",
-                      "week14.layers.Dense", "week14.model.Sequential"),
+                      "week14.layers.Dense", "week14.model.Sequential",
+                      "week14.references.sigmoid_layer"),
     "network_forward": ("week14.layers.Dense", "week14.layers.Sigmoid",
-                        "week14.model.Sequential"),
+                        "week14.model.Sequential", "week14.references.sigmoid_network"),
     "count_parameters": ("week14.model.Sequential",),
     "sse": ("week14.losses.sse", "week14.losses.mse"),
     "mse": ("week14.losses.mse",),
@@ -190,7 +191,7 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "zero_pad": ("week14.functional.zero_pad",),
     "conv_output_size": ("week14.functional.conv_output_size",),
     "conv_single_step": ("week14.functional.conv2d", "week14.functional.conv2d_naive",
-                         "week14.layers.Conv2D"),
+                         "week14.layers.Conv2D", "week14.references.conv_single_step"),
     "conv2d_forward": ("week14.functional.conv2d", "week14.functional.conv2d_naive",
                        "week14.layers.Conv2D"),
     "max_pool": ("week14.functional.max_pool2d", "week14.functional.max_pool2d_naive",
@@ -264,35 +265,90 @@ def _functions(obj: Any) -> list[types.FunctionType]:
     return []
 
 
-def _raising_code(name: str, function: types.FunctionType) -> types.CodeType:
-    source = (f"def {function.__name__}(*args, **kwargs):\n"
-              f"    raise __import__('week14.remote', fromlist=['ReferenceCalled'])"
-              f".ReferenceCalled({name!r})\n")
+#: While forbidden, each swapped function's key -> (its week14 name, a copy of the
+#: original function), for :func:`_forbidden` (calls from a lent function run it).
+_ORIGINALS: dict[str, tuple[str, types.FunctionType]] = {}
+#: True while a function that :func:`replaced` lent to the student's code runs.
+_LENT: contextvars.ContextVar[bool] = contextvars.ContextVar("week14_lent", default=False)
+
+
+def _forbidden(key: str, args: tuple, kwargs: dict) -> Any:
+    """What a forbidden function does when called: raise :class:`ReferenceCalled`,
+    unless the call comes from inside a function lent by :func:`replaced` (week14's
+    reference for another exercise, which may itself use the forbidden one)."""
+    name, original = _ORIGINALS[key]
+    if _LENT.get():
+        return original(*args, **kwargs)
+    raise ReferenceCalled(name)
+
+
+def _raising_code(key: str, function: types.FunctionType) -> types.CodeType | None:
+    """Code for ``function`` that calls :func:`_forbidden` (None if it cannot be made:
+    its free variables would not match)."""
+    free = function.__code__.co_freevars
+    call = (f"return __import__('week14.remote', fromlist=['_forbidden'])"
+            f"._forbidden({key!r}, args, kwargs)")
+    inner = f"def {function.__name__}(*args, **kwargs):\n"
+    if free:
+        inner += f"    {', '.join(free)}\n"
+    inner += f"    {call}\n"
+    source = ("def _outer():\n" + "".join(f"    {v} = None\n" for v in free)
+              + "".join(f"    {line}\n" for line in inner.splitlines())
+              + f"    return {function.__name__}\n")
     namespace: dict[str, Any] = {}
-    exec(compile(source, f"<week14: {name} is not allowed here>", "exec"), namespace)
-    return namespace[function.__name__].__code__
+    exec(compile(source, f"<week14: {key} is not allowed here>", "exec"), namespace)
+    code = namespace["_outer"]().__code__
+    return code if code.co_freevars == free else None
 
 
 @contextmanager
 def forbidding(names: Iterable[str]) -> Iterator[list[str]]:
     """While the block runs, week14's objects called ``names`` raise
     :class:`ReferenceCalled` when called (for a class: any of its methods, so
-    subclasses and wrappers fail too). Yields the list of those that were called,
-    filled in even if the student's code caught the exception."""
-    swapped: list[tuple[types.FunctionType, types.CodeType]] = []
+    subclasses and wrappers fail too), except from inside a function lent by
+    :func:`replaced`. Yields the list of those that were called, filled in even if
+    the student's code caught the exception."""
+    swapped: list[tuple[str, types.FunctionType, types.CodeType]] = []
     calls: list[str] = []
     token = _REFERENCE_CALLS.set(calls)
     try:
         for name in names:
             for function in _functions(resolve(name)):
-                if function.__closure__ is None:
-                    swapped.append((function, function.__code__))
-                    function.__code__ = _raising_code(name, function)
+                key = f"{name}:{function.__qualname__}"
+                code = _raising_code(key, function)
+                if code is None or key in _ORIGINALS:
+                    continue
+                original = types.FunctionType(function.__code__, function.__globals__,
+                                              function.__name__, function.__defaults__,
+                                              function.__closure__)
+                original.__kwdefaults__ = function.__kwdefaults__
+                original.__qualname__ = function.__qualname__
+                _ORIGINALS[key] = (name, original)
+                swapped.append((key, function, function.__code__))
+                function.__code__ = code
         yield calls
     finally:
-        for function, code in reversed(swapped):
+        for key, function, code in reversed(swapped):
             function.__code__ = code
+            del _ORIGINALS[key]
         _REFERENCE_CALLS.reset(token)
+
+
+def lend(obj: Any) -> Any:
+    """``obj`` (week14's function) as a function that may use what is forbidden: the
+    reference an exercise is lent for another one it builds on."""
+    if not callable(obj) or isinstance(obj, type):
+        return obj
+
+    @functools.wraps(obj)
+    def lent(*args: Any, **kwargs: Any) -> Any:
+        token = _LENT.set(True)
+        try:
+            return obj(*args, **kwargs)
+        finally:
+            _LENT.reset(token)
+
+    return lent
 
 
 # ------------------------------------------------------------------------ outcomes
@@ -329,15 +385,27 @@ def _student_line(tb: types.TracebackType | None) -> str | None:
     return f"line {last[1]}: {text}" if text else f"line {last[1]}"
 
 
+def _fresh(value: Any) -> Any:
+    """A copy of the arrays in ``value`` (also inside lists, tuples and dicts); other
+    objects (a model to train, a function) are passed as they are."""
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    if isinstance(value, list | tuple):
+        return type(value)(_fresh(item) for item in value)
+    if isinstance(value, dict):
+        return {key: _fresh(item) for key, item in value.items()}
+    return value
+
+
 def _call(function: Callable, args: tuple, kwargs: dict, forbid: Sequence[str]) -> Outcome:
     """Call ``function`` on copies of ``args`` in this process, recording everything
     an :class:`Outcome` holds."""
-    given = copy.deepcopy(args)
+    given = _fresh(args)
     outcome = Outcome()
     with warnings.catch_warnings(record=True) as caught, forbidding(forbid) as calls:
         warnings.simplefilter("always")
         try:
-            outcome.value = function(*given, **copy.deepcopy(kwargs))
+            outcome.value = function(*given, **_fresh(kwargs))
         except ReferenceCalled:
             pass
         except StudentError as err:  # a wrapper here called the student's kernel
@@ -434,10 +502,13 @@ class Remote:
     def __repr__(self) -> str:
         return f"<{self._label}: in the student's kernel>"
 
-    def call_each(self, cases: Sequence[tuple], forbid: Sequence[str]) -> list[Outcome]:
-        """Call this with each case's positional arguments, in one round trip."""
+    def call_each(self, cases: Sequence[tuple], forbid: Sequence[str],
+                  kwargs: dict | None = None) -> list[Outcome]:
+        """Call this with each case's positional arguments (and ``kwargs``), in one
+        round trip."""
         answer = self._channel.request({"op": "call", "target": self._ref,
-                                        "cases": [tuple(case) for case in cases],
+                                        "cases": [[tuple(case), kwargs or {}]
+                                                  for case in cases],
                                         "forbid": list(forbid)})
         if not isinstance(answer, list) or len(answer) != len(cases):
             raise NotPlainData("the student's kernel answered the wrong number of calls")
@@ -466,9 +537,7 @@ class Remote:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """Call it as if it were here: its result, or its exception re-raised here."""
-        if kwargs:
-            raise TypeError("call a student's function with positional arguments only")
-        (outcome,) = self.call_each([args], forbidden_for(self._exercise))
+        (outcome,) = self.call_each([args], forbidden_for(self._exercise), kwargs)
         for warning in outcome.warnings:
             print(f"note: {self._label} warned {warning}")
         if outcome.reference:
@@ -524,7 +593,7 @@ def replaced(namespace: dict, **references: Any) -> Iterator[None]:
     saved = {name: namespace.get(name, _MISSING) for name in references}
     for channel in channels.values():
         channel.request({"op": "bind", "names": names})
-    namespace.update(references)
+    namespace.update({name: lend(value) for name, value in references.items()})
     try:
         yield
     finally:
@@ -614,8 +683,8 @@ def serve(text: str, namespace: dict) -> str:
         elif op == "call":
             function, label = _target(namespace, request["target"])
             result = []
-            for args in request["cases"]:
-                outcome = _call(function, tuple(args), {}, request["forbid"])
+            for args, kwargs in request["cases"]:
+                outcome = _call(function, tuple(args), kwargs, request["forbid"])
                 try:
                     encode(outcome.args)
                 except NotPlainData:
@@ -627,7 +696,7 @@ def serve(text: str, namespace: dict) -> str:
         elif op == "bind":
             namespace.setdefault(_SAVED, []).append(
                 {name: namespace.get(name, _MISSING) for name in request["names"]})
-            namespace.update({name: resolve(target)
+            namespace.update({name: lend(resolve(target))
                               for name, target in request["names"].items()})
             result = None
         elif op == "unbind":

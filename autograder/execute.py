@@ -1,0 +1,173 @@
+"""Run one prepared notebook in two kernels: the student's and the checker.
+
+The student's kernel (forked in the student's sandbox) runs the answer cells and the
+teaching cells they need; the checker kernel (forked by the grader's own zygote,
+outside the sandbox) runs the test cells and the teaching cells they need
+(:mod:`autograder.notebook` decides which). Before the first cell the checker connects
+to the student's kernel (:func:`autograder.checker.connect`); after each answer cell
+it binds that answer's names. Test cells therefore run only in the checker, whose
+outputs are what nbgrader scores: a test cell scores its points when its outputs hold
+no error and nothing on stderr (``nbgrader.utils.determine_grade``).
+
+Every test cell ends with outputs that say what happened to it: run, or an error
+output saying why it was not (the notebook's time limit, a dead kernel), so a cell
+that never ran can never score.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+
+from nbclient import NotebookClient
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from nbformat import NotebookNode
+from nbformat.v4 import new_output
+
+from autograder.config import Limits
+from autograder.notebook import Prepared
+from autograder.sandbox import Zygote, ZygoteKernelManager
+
+#: Output kept per cell, in characters of text (the rest is cut with a note).
+MAX_CELL_OUTPUT = 100_000
+
+
+@dataclass
+class Side:
+    """One of the two kernels of a notebook's run."""
+
+    name: str  # "student" or "checker"
+    client: NotebookClient
+    dead: str | None = None  # why it cannot run cells any more
+    seconds: float = 0.0
+
+
+@dataclass
+class Run:
+    """What running a notebook measured."""
+
+    timings: dict[str, float] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+
+def _error(cell: NotebookNode, ename: str, evalue: str) -> None:
+    cell.outputs.append(new_output("error", ename=ename, evalue=evalue,
+                                   traceback=[f"{ename}: {evalue}"]))
+
+
+def _clip_outputs(cell: NotebookNode) -> None:
+    """Keep at most :data:`MAX_CELL_OUTPUT` characters of a cell's text output."""
+    budget = MAX_CELL_OUTPUT
+    kept = []
+    for output in cell.get("outputs", []):
+        if output.output_type == "stream":
+            text = output.text if isinstance(output.text, str) else "".join(output.text)
+            if len(text) > budget:
+                output.text = text[:max(budget, 0)] + (
+                    f"\n[output cut: more than {MAX_CELL_OUTPUT:,} characters]\n")
+                kept.append(output)
+                break
+            budget -= len(text)
+        kept.append(output)
+    cell.outputs = kept
+
+
+def _client(nb: NotebookNode, zygote: Zygote, limits: Limits) -> NotebookClient:
+    km = ZygoteKernelManager(workdir=str(zygote.workdir), zygote=zygote.socket,
+                             wall=limits.notebook, kernel_name="python3")
+    return NotebookClient(nb, km=km, timeout=limits.cell, allow_errors=True,
+                          kernel_name="python3", iopub_timeout=10,
+                          raise_on_iopub_timeout=False)
+
+
+async def _run_cell(side: Side, cell: NotebookNode, index: int, deadline: float,
+                    limits: Limits) -> None:
+    if side.dead:
+        cell.outputs = []
+        _error(cell, "NotRun", side.dead)
+        return
+    remaining = deadline - time.monotonic()
+    if remaining < 1:
+        side.dead = f"not run: the notebook's time limit of {limits.notebook} s was reached"
+        cell.outputs = []
+        _error(cell, "NotRun", side.dead)
+        return
+    side.client.timeout = int(min(limits.cell, remaining))
+    start = time.perf_counter()
+    try:
+        await side.client.async_execute_cell(cell, index)
+    except CellTimeoutError:
+        _error(cell, "CellTimeoutError",
+               f"the cell did not finish within {side.client.timeout} s and was stopped")
+        await side.client.km.interrupt_kernel()
+    except DeadKernelError:
+        side.dead = f"not run: the {side.name}'s kernel died (it crashed or was killed)"
+        _error(cell, "DeadKernelError", side.dead)
+    finally:
+        side.seconds += time.perf_counter() - start
+    _clip_outputs(cell)
+
+
+async def _bind(checker: Side, names: list[str]) -> None:
+    if checker.dead or not names:
+        return
+    start = time.perf_counter()
+    try:
+        reply = await checker.client.kc.execute_interactive(
+            f"__week14_bind__({names!r})", silent=True, store_history=False, timeout=60)
+        if reply["content"]["status"] != "ok":
+            checker.dead = "not run: the checker could not reach the student's kernel"
+    except TimeoutError:
+        checker.dead = "not run: the checker could not reach the student's kernel"
+    finally:
+        checker.seconds += time.perf_counter() - start
+
+
+async def _start(sides: list[Side]) -> None:
+    await asyncio.gather(*(side.client.async_start_new_kernel() for side in sides))
+    await asyncio.gather(*(side.client.async_start_new_kernel_client() for side in sides))
+
+
+async def _stop(side: Side) -> None:
+    try:
+        if side.client.kc is not None:
+            side.client.kc.stop_channels()
+        if side.client.km.has_kernel:
+            await side.client.km.shutdown_kernel(now=True)
+    except Exception:  # noqa: BLE001 - a kernel that is already gone is what we want
+        pass
+
+
+async def run_notebook(prepared: Prepared, student: Zygote, checker: Zygote,
+                       limits: Limits) -> Run:
+    """Run ``prepared.notebook`` in place (outputs filled in), its cells split between
+    a kernel forked by ``student`` and one forked by ``checker``."""
+    nb = prepared.notebook
+    you = Side("student", _client(nb, student, limits))
+    judge = Side("checker", _client(nb, checker, limits))
+    run = Run()
+    start = time.perf_counter()
+    try:
+        await _start([you, judge])
+        run.timings["kernel start"] = time.perf_counter() - start
+        connection = you.client.km.connection_file
+        reply = await judge.client.kc.execute_interactive(
+            "from autograder.checker import connect as _connect\n"
+            f"__week14_bind__ = _connect(globals(), {connection!r}, {limits.cell})\n"
+            "del _connect", silent=True, store_history=False, timeout=60)
+        if reply["content"]["status"] != "ok":
+            raise RuntimeError(f"the checker could not connect: {reply['content']}")
+        deadline = time.monotonic() + limits.notebook
+        for index, cell in enumerate(nb.cells):
+            if index in prepared.student_cells:
+                await _run_cell(you, cell, index, deadline, limits)
+                await _bind(judge, prepared.answer_names.get(index, []))
+            if index in prepared.checker_cells:
+                await _run_cell(judge, cell, index, deadline, limits)
+    finally:
+        await asyncio.gather(_stop(you), _stop(judge))
+    run.timings["execution"] = you.seconds
+    run.timings["checker"] = judge.seconds
+    run.problems = [side.dead for side in (you, judge) if side.dead]
+    return run
