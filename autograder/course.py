@@ -270,8 +270,9 @@ class Course:
               on_result: Callable[[NotebookResult], None] | None = None
               ) -> list[NotebookResult]:
         """Grade (student, notebook) pairs (default: all pending), a student's notebooks
-        in one sandbox, ``jobs`` students at a time in worker processes; store the scores in the class gradebook (only this
-        process writes it); return the results in order."""
+        in one sandbox, ``jobs`` students at a time in worker processes; store the
+        scores in the class gradebook (only this process writes it); return the
+        results in order."""
         todo = self.pending() if todo is None else todo
         if not todo:
             return []
@@ -285,7 +286,8 @@ class Course:
         for s, nb in todo:
             by_student.setdefault(s, []).append(Job(
                 s, nb, self.submission_dir(s) / f"{nb}.ipynb",
-                self.release_dir / f"{nb}.ipynb", SOURCE_DIR / ASSIGNMENT / f"{nb}.ipynb", points[nb],
+                self.release_dir / f"{nb}.ipynb", SOURCE_DIR / ASSIGNMENT / f"{nb}.ipynb",
+                points[nb],
                 self.state_dir / "work" / f"{s}--{nb}", self.limits))
         work = [StudentJob(s, tuple(jobs_), hidden, readable, self.limits)
                 for s, jobs_ in by_student.items()]

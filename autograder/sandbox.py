@@ -31,7 +31,6 @@ signals do not cross into the sandbox's process tree.
 from __future__ import annotations
 
 import functools
-import json
 import shutil
 import subprocess
 import sys

@@ -1,9 +1,13 @@
 """The graded-test helpers must fail with messages a student can act on."""
 
+import functools
+
 import numpy as np
 import pytest
 
-from week14 import grading
+from week14 import activations, grading
+from week14.layers import Sigmoid
+from week14.schedules import ReduceLROnPlateau
 from week14.grading import CheckFailed, check_array, check_function
 
 
@@ -53,14 +57,28 @@ def test_object_with_lying_eq_is_rejected():
         check_function(lambda x: AlwaysEqual(), ref_square, cases=[(1.0,)])
 
 
-def test_calling_the_reference_is_detected_even_through_an_alias():
-    alias = ref_square
+@pytest.mark.parametrize("shortcut", [
+    lambda x: activations.sigmoid(x),                      # a plain call
+    functools.partial(activations.sigmoid),                # a wrapper
+    lambda x: Sigmoid().forward(np.atleast_1d(x)),         # another implementation
+    lambda x: activations.softplus_derivative(x),          # the same numbers, renamed
+])
+def test_using_week14s_implementation_is_detected(shortcut):
+    def sigmoid(x):  # the exercise's name: FORBIDDEN lists its week14 implementations
+        return shortcut(x)
 
-    def lazy(x):
-        return alias(x)
+    with pytest.raises(CheckFailed, match="calls week14's own week14"):
+        check_function(sigmoid, activations.sigmoid, cases=[(1.0,)])
+    assert activations.sigmoid(0.0) == 0.5  # restored afterwards
 
-    with pytest.raises(CheckFailed, match="calls week14's reference implementation"):
-        check_function(lazy, ref_square, cases=[(1.0,)])
+
+def test_a_subclass_of_the_reference_is_detected():
+    class PlateauScheduler(ReduceLROnPlateau):
+        pass
+
+    with pytest.raises(CheckFailed, match="ReduceLROnPlateau"):
+        grading.results(PlateauScheduler, [(0.1,)])
+    assert ReduceLROnPlateau(0.1).step(1.0) == 0.1
 
 
 def test_in_place_mutation_is_reported():
@@ -72,12 +90,34 @@ def test_in_place_mutation_is_reported():
         check_function(mutating, ref_square, cases=[(np.array([1.0, 3.0]),)])
 
 
-def test_students_own_exception_propagates():
+def test_students_own_exception_is_named_with_their_line():
     def unfinished(x):
-        raise NotImplementedError()
+        raise NotImplementedError("write me")
 
-    with pytest.raises(NotImplementedError):
+    with pytest.raises(CheckFailed, match=r"unfinished\(1\) raised NotImplementedError: "
+                                          "write me"):
         check_function(unfinished, ref_square, cases=[(1.0,)])
+    with pytest.raises(CheckFailed) as info:
+        check_function(unfinished, ref_square, cases=[(1.0,)], hidden=True)
+    assert str(info.value) == "unfinished raised NotImplementedError on a hidden case"
+
+
+def test_a_warning_is_a_note_not_a_failure(capsys):
+    def sigmoid(x):
+        return 1 / (1 + np.exp(-x))
+
+    check_function(sigmoid, activations.sigmoid, cases=[(np.array([-1000.0, 0.0]),)],
+                   elementwise=True)
+    assert "note: sigmoid warned RuntimeWarning: overflow" in capsys.readouterr().out
+
+
+def test_restoring_an_input_after_nudging_it_is_not_in_place():
+    def nudge_and_restore(x):
+        x[0] += 1e-5
+        x[0] -= 1e-5  # not bit-identical, within 1e-12
+        return ref_square(x)
+
+    check_function(nudge_and_restore, ref_square, cases=[(np.array([0.1, 0.7]),)])
 
 
 def test_not_a_function():

@@ -12,7 +12,9 @@ Modules, in the lecture's order:
 - ``schedules``, ``training``: learning-rate decay, ReduceLROnPlateau, the Trainer.
 - ``symmetry``, ``pruning``: breaking symmetry, magnitude pruning, the lottery ticket.
 - ``gradcheck``: numerical gradients; ``data``: the lecture's worked examples and
-  datasets; ``cnn``: the digits CNN; ``grading``: checks for graded notebook cells;
+  datasets; ``cnn``: the digits CNN; ``grading``: checks for graded notebook cells,
+  ``remote``: calling a student's code in another process with plain data only,
+  ``references``: the references of exercises built from several library parts;
   ``widgets``: ipywidgets explorers (imports matplotlib and ipywidgets).
 
 Importing ``week14`` loads NumPy only; matplotlib, ipywidgets, tqdm and scikit-learn
@@ -44,5 +46,5 @@ from week14 import (
 __all__ = [
     "activations", "cnn", "data", "functional", "gradcheck", "gradient_descent", "grading",
     "initializers", "kernels", "layers", "losses", "model", "optimizers", "pruning",
-    "schedules", "symmetry", "training",
+    "references", "remote", "schedules", "symmetry", "training",
 ]
