@@ -73,9 +73,9 @@ def sandbox_command(cmd: list[str], *, workdir: str, hidden: list[str], readable
     environment (nothing of the grader's) and, when ``sandboxed`` and available,
     bwrap, with ``workdir`` its only writable folder."""
     env = ["env", "-i", *(f"{key}={value}" for key, value in sandbox_env(workdir).items())]
-    limits = ["timeout", "--signal=KILL", str(wall), "prlimit", f"--as={memory}", "--"]
+    limits = ["timeout", "--signal=KILL", str(wall), "prlimit", f"--as={memory}", "--", *env]
     if not (sandboxed and bwrap_works()):
-        return [*limits, *env, *cmd]
+        return [*limits, *cmd]
     box = ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
            "--tmpfs", "/tmp"]
     for path in readable:  # what the kernel needs, even if it lives under /tmp
@@ -88,7 +88,7 @@ def sandbox_command(cmd: list[str], *, workdir: str, hidden: list[str], readable
     box += ["--chdir", workdir,
             "--unshare-all", "--uid", NOBODY, "--gid", NOBODY,
             "--die-with-parent", "--new-session"]
-    return [*limits, *box, "--", *env, *cmd]
+    return [*limits, *box, "--", *cmd]
 
 
 class Zygote:

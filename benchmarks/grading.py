@@ -5,16 +5,18 @@ right; the first answer of each notebook wrong; nothing answered), ten notebooks
 
 Baseline, measured in the same run: plain nbgrader (one ``NbGraderAPI.autograde`` per
 student, serially, in one course, no sandbox) on the first ``--baseline`` students.
-Then ``Course.grade`` with ``--jobs N`` on the whole class (each notebook checked, in
-its own scratch course and sandbox, in N worker processes) and, with ``--serial``, with
-``--jobs 1`` (the cost of isolation). Throughput is compared in notebooks per minute;
+Then ``Course.grade`` with ``--jobs N`` on the whole class (each notebook in two
+kernels, the student's in a sandbox and a trusted checker's, N students at a time in
+worker processes) and, with ``--serial``, with ``--jobs 1`` (the cost of isolation). Throughput is compared in notebooks per minute;
 the scores of the students graded by both must agree. Both sides start with the
 assignment already registered (``generate_assignment`` / ``sync_assignment``).
 
-Then where the time goes, per notebook (mean seconds of one student's notebook):
-preparing the scratch course, starting the kernel, running the cells, the rest of
-nbgrader's autograde, writing the class gradebook; and the wrapper's own work
-(collect, export, summary) against the grading time.
+Then where the time goes, per notebook (mean seconds of one student's notebook, see
+``autograder.autograde.PHASES``): building the notebook to run, starting the sandbox
+and the checker's zygote (once per student), forking the two kernels, running the
+student's cells, running the tests in the checker, scoring, writing the class
+gradebook; and the wrapper's own work (collect, export, summary) against the grading
+time.
 
     python benchmarks/grading.py [--students 100] [--baseline 9] [--jobs 2] [--serial]
 """

@@ -1,7 +1,7 @@
 """The kernel sandbox on its own: what code running in a student's kernel cannot do.
 
 Each test runs tiny notebooks through nbclient with the grader's
-``SandboxedKernelManager``, their kernels forked by a student's ``Zygote`` (bubblewrap
+``ZygoteKernelManager``, their kernels forked by a student's ``Zygote`` (bubblewrap
 + prlimit + timeout), as nbgrader does.
 """
 
@@ -22,7 +22,7 @@ from traitlets.config import Config
 
 from autograder.config import REPO, SOURCE_DIR
 from autograder.sandbox import (
-    SandboxedKernelManager,
+    ZygoteKernelManager,
     Zygote,
     bwrap_works,
     prepare_workdir,
@@ -51,6 +51,7 @@ def student_sandbox(tmp_path, secret, *, memory: int = 2 * 1024**3, wall: int = 
     zygote = Zygote(workdir, hidden=[str(secret), str(SOURCE_DIR)],
                     readable=readable_paths(REPO), memory=memory, wall=wall)
     zygote.start()
+    zygote.ready()
     return zygote
 
 
@@ -58,10 +59,10 @@ def execute(zygote: Zygote, *sources: str, cell_timeout: int = 30, wall: int = 6
             ) -> nbformat.NotebookNode:
     """Run one notebook of ``sources`` in a kernel forked by ``zygote``."""
     config = Config()
-    config.SandboxedKernelManager.update(workdir=str(zygote.workdir), zygote=zygote.socket,
+    config.ZygoteKernelManager.update(workdir=str(zygote.workdir), zygote=zygote.socket,
                                          wall=wall)
     nb = new_notebook(cells=[new_code_cell(src) for src in sources])
-    NotebookClient(nb, kernel_manager_class=SandboxedKernelManager, config=config,
+    NotebookClient(nb, kernel_manager_class=ZygoteKernelManager, config=config,
                    kernel_name="python3", timeout=cell_timeout, allow_errors=True,
                    interrupt_on_timeout=True).execute()
     return nb
@@ -151,12 +152,10 @@ def test_interrupt_reaches_the_kernel(tmp_path, secret):
     assert "next cell ran" in output(nb.cells[1])
 
 
-def test_each_notebook_gets_a_fresh_kernel(tmp_path, secret, monkeypatch):
+def test_each_notebook_gets_a_fresh_kernel(tmp_path, secret):
     """Kernels forked by one zygote share nothing but the student's folder, and see
-    the environment nbgrader gives a kernel (it sets ``NBGRADER_EXECUTION`` after the
-    zygote started)."""
+    ``NBGRADER_EXECUTION`` as under nbgrader (so explorers do not wait for a browser)."""
     with student_sandbox(tmp_path, secret) as zygote:
-        monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
         first = execute(zygote, "import os, numpy as np\nleft_over = 1\n"
                                 "np.seterr(all='ignore')\nprint(os.getpid())")
         second = execute(zygote, "import os, numpy as np\nprint(os.getpid())\n"
@@ -186,3 +185,18 @@ def test_a_killed_kernel_command_kills_the_kernel_and_the_sandbox_ends(tmp_path,
         assert output(nb.cells[0]).strip() == "next notebook"
     leftover = subprocess.run(["pgrep", "-f", zygote.socket], capture_output=True, text=True)
     assert leftover.stdout == ""
+
+
+def test_kernel_sees_none_of_the_graders_environment(tmp_path, secret, monkeypatch):
+    """The grader's variables (a database password, a token) are nowhere in the
+    sandbox: not in the kernel's environment, nor in any process's start-up one."""
+    monkeypatch.setenv("WEEK14_GRADER_SECRET", "hunter2-canary")
+    nb = run(tmp_path, secret,
+             "import os\nprint(sorted(os.environ))",
+             "import pathlib\nfound = []\nfor p in pathlib.Path('/proc').glob('*/environ'):\n"
+             "    try:\n        found.append(p.read_bytes())\n    except OSError:\n"
+             "        pass\nprint(any(b'hunter2' in f for f in found), len(found))")
+    names = output(nb.cells[0])
+    assert "WEEK14_GRADER_SECRET" not in names and "HOME" in names
+    seen, count = output(nb.cells[1]).split()
+    assert seen == "False" and int(count) >= 1
