@@ -104,8 +104,9 @@ class Zygote:
                  memory: int, wall: int, sandboxed: bool = True):
         self.workdir = workdir
         self.socket = str(workdir / "zygote")
+        serve = [sys.executable, "-m", "autograder.zygote", "serve", self.socket]
         self._command = sandbox_command(
-            [sys.executable, "-m", "autograder.zygote", "serve", self.socket],
+            serve if sandboxed else [*serve, "--checker"],
             workdir=str(workdir), hidden=hidden, readable=readable, memory=memory,
             wall=wall, sandboxed=sandboxed)
         self._process: subprocess.Popen | None = None
@@ -143,6 +144,11 @@ class Zygote:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+#: Every graded kernel: short tracebacks (the error's line, not a page of frames) and no
+#: history database (nothing reads it; it costs a SQLite file and a thread per kernel).
+KERNEL_ARGUMENTS = ("--InteractiveShell.xmode=Minimal", "--HistoryManager.enabled=False")
 
 
 class ZygoteKernelManager(AsyncKernelManager):
@@ -187,7 +193,8 @@ class ZygoteKernelManager(AsyncKernelManager):
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
         cmd = super().format_kernel_cmd(extra_arguments)  # python -m ipykernel_launcher -f ..
         return ["timeout", "--signal=KILL", str(self.wall), sys.executable, "-m",
-                "autograder.zygote", "connect", self.zygote, *cmd[cmd.index("-f"):]]
+                "autograder.zygote", "connect", self.zygote, *cmd[cmd.index("-f"):],
+                *KERNEL_ARGUMENTS]
 
 
 def prepare_workdir(workdir: Path) -> None:

@@ -10,8 +10,9 @@ alone and ends with their grading, so nothing passes between students.
 
 Two sides, both run as ``python -m autograder.zygote``:
 
-- ``serve SOCKET``, inside the sandbox: import :data:`PRELOAD`, then for each request
-  on the Unix socket fork a kernel and tell the requester how it ended;
+- ``serve SOCKET [--checker]``, inside the sandbox (or, for the checker, outside it):
+  import :data:`PRELOAD`, then for each request on the Unix socket fork a kernel and
+  tell the requester how it ended;
 - ``connect SOCKET KERNEL-ARGS...``, the kernel command that jupyter_client starts:
   asks the zygote for a kernel with those arguments (``-f CONNECTION_FILE ...``) and
   lives exactly as long as it. When it is killed (nbgrader's or the wall-clock limit),
@@ -36,14 +37,17 @@ import sys
 #: each notebook still imports them (0.1 s).
 PRELOAD = (
     "ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell", "numpy",
-    "matplotlib", "matplotlib.figure", "ipywidgets",
-    "scipy.sparse", "sklearn.datasets", "threadpoolctl", "tqdm.auto",
+    "matplotlib", "matplotlib.figure", "ipywidgets", "threadpoolctl", "tqdm.auto",
     "week14", "week14.activations", "week14.cnn", "week14.data", "week14.functional",
     "week14.gradcheck", "week14.grading", "week14.kernels", "week14.layers",
     "week14.losses", "week14.model", "week14.pruning", "week14.schedules",
     "week14.symmetry", "week14.training", "week14.widgets", "week14.remote",
-    "week14.widgets.cost", "week14.widgets.cnn", "jupyter_client", "autograder.checker",
+    "week14.widgets.cost", "week14.widgets.cnn",
 )
+#: Imported too by the checker's zygote: what test cells use (scikit-learn's digits for
+#: notebook 10's test, 0.7 s) and the checker's line to the student's kernel. A student's
+#: answers rarely need scikit-learn; when one does, it is imported in that kernel.
+CHECKER_PRELOAD = ("scipy.sparse", "sklearn.datasets", "jupyter_client", "autograder.checker")
 #: What ipykernel would set on start-up; set before the preload so that matplotlib
 #: chooses the same backend as in a kernel started cold.
 KERNEL_ENV = {"MPLBACKEND": "module://matplotlib_inline.backend_inline"}
@@ -105,10 +109,11 @@ def _supervise(connection: socket.socket, pid: int) -> None:
             os.close(pidfd)
 
 
-def serve(path: str) -> None:
-    """Preload, listen on ``path`` and fork one kernel per request, one at a time."""
+def serve(path: str, *, checker: bool = False) -> None:
+    """Preload (:data:`PRELOAD`, and :data:`CHECKER_PRELOAD` for the ``checker``),
+    listen on ``path`` and fork one kernel per request, one at a time."""
     os.environ.update(KERNEL_ENV)
-    for module in PRELOAD:
+    for module in PRELOAD + (CHECKER_PRELOAD if checker else ()):
         importlib.import_module(module)
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     server.bind(path)
@@ -136,12 +141,13 @@ def connect(path: str, argv: list[str]) -> int:
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) >= 2 and argv[0] == "serve":
-        serve(argv[1])
+    if len(argv) in (2, 3) and argv[0] == "serve":
+        serve(argv[1], checker=argv[2:] == ["--checker"])
         return 0
     if len(argv) >= 2 and argv[0] == "connect":
         return connect(argv[1], argv[2:])
-    print("usage: python -m autograder.zygote serve SOCKET | connect SOCKET KERNEL-ARGS...",
+    print("usage: python -m autograder.zygote serve SOCKET [--checker] | "
+          "connect SOCKET KERNEL-ARGS...",
           file=sys.stderr)
     return 2
 
