@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from week14 import activations, grading
+from week14.grading import CheckFailed, check_array, check_function
 from week14.layers import Sigmoid
 from week14.schedules import ReduceLROnPlateau
-from week14.grading import CheckFailed, check_array, check_function
 
 
 def ref_square(x):

@@ -22,8 +22,8 @@ from traitlets.config import Config
 
 from autograder.config import REPO, SOURCE_DIR
 from autograder.sandbox import (
-    ZygoteKernelManager,
     Zygote,
+    ZygoteKernelManager,
     bwrap_works,
     prepare_workdir,
     readable_paths,
