@@ -8,8 +8,9 @@ student, serially, in one course, no sandbox) on the first ``--baseline`` studen
 Then ``Course.grade`` with ``--jobs N`` on the whole class (each notebook in two
 kernels, the student's in a sandbox and a trusted checker's, N students at a time in
 worker processes) and, with ``--serial``, with ``--jobs 1`` (the cost of isolation).
-Throughput is compared in notebooks per minute; the scores of the students graded by both must agree. Both sides start with the
-assignment already registered (``generate_assignment`` / ``sync_assignment``).
+Throughput is compared in notebooks per minute; the scores of the students graded by
+both must agree. Both sides start with the assignment already registered
+(``generate_assignment`` / ``sync_assignment``).
 
 Then where the time goes, per notebook (mean seconds of one student's notebook, see
 ``autograder.autograde.PHASES``): building the notebook to run, starting the sandbox
