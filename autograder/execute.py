@@ -31,6 +31,9 @@ from autograder.sandbox import Zygote, ZygoteKernelManager
 
 #: Output kept per cell, in characters of text (the rest is cut with a note).
 MAX_CELL_OUTPUT = 100_000
+#: What of a rich output of the student's kernel is kept: never HTML or JavaScript,
+#: which the instructor's browser would run when opening the feedback.
+SAFE_MIME_TYPES = ("text/plain", "image/png")
 
 
 @dataclass
@@ -56,11 +59,15 @@ def _error(cell: NotebookNode, ename: str, evalue: str) -> None:
                                    traceback=[f"{ename}: {evalue}"]))
 
 
-def _clip_outputs(cell: NotebookNode) -> None:
-    """Keep at most :data:`MAX_CELL_OUTPUT` characters of a cell's text output."""
+def _clip_outputs(cell: NotebookNode, untrusted: bool) -> None:
+    """Keep at most :data:`MAX_CELL_OUTPUT` characters of a cell's text output, and of
+    an ``untrusted`` cell's rich outputs only :data:`SAFE_MIME_TYPES`."""
     budget = MAX_CELL_OUTPUT
     kept = []
     for output in cell.get("outputs", []):
+        if untrusted and "data" in output:
+            output.data = {k: v for k, v in output.data.items() if k in SAFE_MIME_TYPES}
+            output.metadata = {}
         if output.output_type == "stream":
             text = output.text if isinstance(output.text, str) else "".join(output.text)
             if len(text) > budget:
@@ -106,7 +113,7 @@ async def _run_cell(side: Side, cell: NotebookNode, index: int, deadline: float,
         _error(cell, "DeadKernelError", side.dead)
     finally:
         side.seconds += time.perf_counter() - start
-    _clip_outputs(cell)
+    _clip_outputs(cell, untrusted=side.name == "student")
 
 
 async def _bind(checker: Side, names: list[str]) -> None:
