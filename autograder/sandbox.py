@@ -59,12 +59,13 @@ def bwrap_works() -> bool:
 def isolation() -> str:
     """One line for the summary: how submissions are isolated on this machine."""
     if bwrap_works():
-        return ("sandboxed: bubblewrap per student, read-only files, course and solutions "
-                "hidden, no network, uid 65534, memory and time limits, a fresh kernel "
-                "per notebook")
+        return ("sandboxed: tests in a checker process apart from the answers; answers in "
+                "bubblewrap per student, read-only files, course and solutions hidden, no "
+                "network, uid 65534, memory and time limits, a fresh kernel per notebook")
     return ("NOT sandboxed (bubblewrap unavailable: install Debian's bubblewrap, and allow "
-            "user namespaces): answers are checked before running and memory and time "
-            "are limited, but a submission could read or write the grader's files")
+            "user namespaces): tests still run in a checker process apart from the "
+            "answers, and memory and time are limited, but a submission could read or "
+            "write the grader's files")
 
 
 def sandbox_command(cmd: list[str], *, workdir: str, hidden: list[str], readable: list[str],

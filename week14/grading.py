@@ -3,8 +3,8 @@
 A test cell compares a student's function with the ``week14`` reference on fixed
 lecture cases and on seeded random cases, and fails with a message written for the
 student: which input, what was expected, what came back, and by how much it is off.
-It never fails with a bare ``AssertionError`` and never hides the student's own
-exception (an error raised inside the student's code propagates with its traceback).
+It never fails with a bare ``AssertionError``; when the student's code raises, the
+message names the exception and the line of the student's code that raised it.
 
 Example (a test cell)::
 
@@ -12,8 +12,13 @@ Example (a test cell)::
     grading.check_function(sigmoid, activations.sigmoid,
                            cases=[(0.0,), (np.linspace(-5, 5, 11),)])
 
-A student function that merely calls the reference it is compared with is detected
-(the call is seen while the student's function runs) and fails.
+The same cell runs in two settings. In JupyterLab, in the student's own kernel,
+``sigmoid`` is the student's function (a self-check). When grading, it runs in the
+checker and ``sigmoid`` is a :class:`week14.remote.Remote`: the calls happen in the
+student's kernel and only plain data comes back (:func:`week14.remote.call_each` does
+both the same way), so the comparison itself is out of the student's reach. A student
+function that uses week14's own implementation of its exercise fails
+(:data:`week14.remote.FORBIDDEN`); warnings it gives are printed as notes.
 """
 
 from __future__ import annotations
