@@ -75,6 +75,57 @@ def mse(y_hat, y):
 
 print(mse(y_hat, y))  # the example at the top: 4.5 / 8 = 0.5625
 '''),
+    "self-test-on-earlier-cells-data": (NB04, "nb04_sigmoid_derivative", '''\
+def sigmoid_derivative(x):
+    """σ′(x) = σ(x)(1 − σ(x)), elementwise."""
+    s = sigmoid(x)
+    return s * (1.0 - s)
+
+
+print(sigmoid_derivative(x)[:3])  # the x of the cells above
+print("agrees with the centred differences above:", np.allclose(sigmoid_derivative(x), numeric))
+'''),
+    "self-test-on-a-trained-network": (NB07, "nb07_unit_spread", """\
+def unit_spread(W, b):
+    '''Largest distance between two hidden units' vectors (W[:, j], b[j]); a float.'''
+    units = np.vstack([W, b]).T                       # (H, n_in + 1): row j = unit j
+    gaps = units[:, None, :] - units[None, :, :]      # (H, H, n_in + 1)
+    return float(np.sqrt((gaps**2).sum(axis=-1)).max())
+
+
+# the network trained in the plot above
+first = net.layers[0].params
+print("spread of the trained network:", unit_spread(first["W"], first["b"]))
+"""),
+    "self-test-on-the-photo": (NB08, "nb08_kernels", """\
+# gaussian_blur, sharpen, edge_detection: 3×3 arrays from the slide "Some examples of kernels"
+gaussian_blur = np.array([[1.0, 2.0, 1.0], [2.0, 4.0, 2.0], [1.0, 2.0, 1.0]]) / 16.0
+sharpen = np.array([[0, -1, 0], [-1, 5, -1], [0, -1, 0]], dtype=float)
+edge_detection = -np.ones((3, 3))
+edge_detection[1, 1] = 8.0
+
+for kernel in (gaussian_blur, sharpen, edge_detection):
+    print(kernels.apply_kernel(photo, kernel, 1, 1).shape)  # the photo at the top
+"""),
+    "main-guard-self-test": (NB08, "nb08_conv_output_size", '''\
+def conv_output_size(n, k, p=0, s=1):
+    """n′ = floor((n + 2p - k) / s) + 1."""
+    return (n - k + 2 * p) // s + 1
+
+
+if __name__ == "__main__":
+    assert conv_output_size(5, 3) == 3
+    assert conv_output_size(224, 7, 3, 2) == 112
+    print("conv_output_size: my checks pass")
+'''),
+    "code-above-the-stubs-raise": (NB01, "nb01_layer_forward", """\
+def layer_forward(x, W, b):
+    '''Sigmoid layer: sigma(x @ W + b) for x (N, in), W (in, out), b (out,) -> (N, out).'''
+    # YOUR CODE HERE
+    z = x @ W + b
+    return np.exp(-np.logaddexp(0.0, -z))  # sigma(z) = 1 / (1 + e^-z), without overflow
+    raise NotImplementedError()
+"""),
     "global-counter": (NB03, "nb03_sse_gradient", '''\
 calls = 0
 
@@ -387,11 +438,37 @@ def train_cnn(model, X, y):
                       progress=False)
     trainer.fit(X, y, epochs=10)
 '''),
+    "train-returns-history": (NB10, "nb10_cnn", '''\
+def build_cnn(rng):
+    """An untrained CNN for (N, 1, 8, 8) digits -> (N, 10) scores."""
+    gen = np.random.default_rng(rng)
+    return Sequential([
+        Conv2D(1, 16, 3, padding=1, rng=gen, dtype=np.float32),
+        ReLU(),
+        MaxPool2D(2),
+        Flatten(),
+        Dense(16 * 4 * 4, 64, rng=gen, dtype=np.float32),
+        ReLU(),
+        Dense(64, 10, rng=gen, dtype=np.float32),
+    ])
+
+
+def train_cnn(model, X, y):
+    """Train model in place; return the training history, to plot it."""
+    trainer = Trainer(model, "cross_entropy", SGD(0.1, momentum=0.9),
+                      schedule=StepDecay(0.1, 0.5, 2), batch_size=32, seed=0,
+                      progress=False)
+    return trainer.fit(X, y, epochs=6)
+'''),
     # -- typing, docstrings, asserts, early returns, recursion, other idioms -----------
     "typing-annotations": (NB02, "nb02_asymmetric_mse", """\
-def asymmetric_mse(y_hat: np.ndarray, y: np.ndarray, under_weight: float = 3.0) -> float:
+import numpy.typing as npt
+
+
+def asymmetric_mse(y_hat: npt.NDArray[np.float64], y: npt.NDArray[np.float64],
+                   under_weight: float = 3.0) -> float:
     '''MSE with under-predictions (y_hat < y) weighted under_weight times more.'''
-    error: np.ndarray = y_hat - y
+    error: npt.NDArray[np.float64] = y_hat - y
     weights: np.ndarray = np.where(error < 0, under_weight, 1.0)
     m: int = len(y_hat)
     return float(np.sum(weights * error**2) / (2 * m))
