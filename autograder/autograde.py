@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 
 from autograder.config import Limits
 from autograder.notebook import prepare
+from autograder.sandbox import ZygoteAddress
 
 if TYPE_CHECKING:
     from nbformat import NotebookNode
@@ -59,6 +60,7 @@ class StudentJob:
     hidden: tuple[str, ...]  # folders the kernels must not see
     readable: tuple[str, ...]  # folders the kernels must read
     limits: Limits
+    checker: ZygoteAddress  # the run's checker zygote (see Course.grade)
 
     @property
     def wall(self) -> int:
@@ -89,8 +91,8 @@ class NotebookResult:
 
 
 #: Where grading time goes, in order: building the notebook to run; starting the
-#: student's sandbox and the checker's zygote (once per student, counted for the
-#: notebook that needed them first); forking the two kernels until they answer; running
+#: student's sandbox (once per student, counted for the notebook that needed it
+#: first); forking the two kernels until they answer; running
 #: the student's cells; running the test cells in the checker; scoring and writing the
 #: graded notebook; writing the class gradebook (in the parent process).
 PHASES = ("prepare", "sandbox start", "kernel start", "execution", "checker", "scoring",
@@ -126,27 +128,22 @@ def output_flags(nb: NotebookNode, name: str, limits: Limits) -> list[str]:
 
 def grade_student(job: StudentJob) -> list[NotebookResult]:
     """Grade one student's notebooks: their kernels forked in one sandbox, the
-    checkers' by a zygote of the grader's."""
+    checkers' by the run's checker zygote."""
     from autograder.sandbox import Zygote, prepare_workdir
 
-    # The kernels' folders hold their Unix sockets, whose paths may not exceed 107
-    # bytes: short temporary folders, not deep in the course folder.
-    with tempfile.TemporaryDirectory(prefix="week14-") as mine, \
-            tempfile.TemporaryDirectory(prefix="week14-checker-") as theirs:
-        for folder in (mine, theirs):
-            prepare_workdir(Path(folder))
-        student = Zygote(Path(mine), hidden=list(job.hidden), readable=list(job.readable),
-                         memory=job.limits.memory, wall=job.wall)
-        checker = Zygote(Path(theirs), hidden=[], readable=[], memory=job.limits.memory,
-                         wall=job.wall, sandboxed=False)
-        with student, checker:
-            return [grade(notebook, student, checker) for notebook in job.notebooks]
+    # The kernels' folder holds their Unix sockets, whose paths may not exceed 107
+    # bytes: a short temporary folder, not one deep in the course folder.
+    with tempfile.TemporaryDirectory(prefix="week14-") as folder:
+        prepare_workdir(Path(folder))
+        with Zygote(Path(folder), hidden=list(job.hidden), readable=list(job.readable),
+                    memory=job.limits.memory, wall=job.wall) as student:
+            return [grade(notebook, student, job.checker) for notebook in job.notebooks]
 
 
-def grade(job: Job, student: Zygote, checker: Zygote) -> NotebookResult:
+def grade(job: Job, student: Zygote, checker: ZygoteAddress) -> NotebookResult:
     """Grade one notebook of one student: the graded notebook is written to
-    ``job.work / "autograded.ipynb"``. The zygotes are started here if they are not
-    running."""
+    ``job.work / "autograded.ipynb"``. The student's zygote is started here if it is
+    not running."""
     import nbformat
     from nbgrader.utils import determine_grade
 
@@ -169,15 +166,12 @@ def grade(job: Job, student: Zygote, checker: Zygote) -> NotebookResult:
     shutil.rmtree(job.work, ignore_errors=True)
     job.work.mkdir(parents=True)
     result.timings["prepare"] = time.perf_counter() - start
-    if not (student.running() and checker.running()):
+    if not student.running():
         sandbox_start = time.perf_counter()
-        for zygote in (student, checker):
-            if not zygote.running():
-                zygote.start()
-        for zygote in (student, checker):
-            zygote.ready()
+        student.start()
+        student.ready()
         result.timings["sandbox start"] = time.perf_counter() - sandbox_start
-    run = asyncio.run(run_notebook(prepared, student, checker, job.limits))
+    run = asyncio.run(run_notebook(prepared, student.address, checker, job.limits))
     result.timings.update(run.timings)
     scoring = time.perf_counter()
     nb = prepared.notebook

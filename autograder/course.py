@@ -29,6 +29,7 @@ import hashlib
 import json
 import os
 import shutil
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -47,7 +48,7 @@ from autograder.config import (
     nbgrader_config,
     quiet_nbgrader,
 )
-from autograder.sandbox import readable_paths
+from autograder.sandbox import Zygote, prepare_workdir, readable_paths
 
 #: Key of the PostgreSQL advisory lock that graders sharing a gradebook take in turn.
 _ADVISORY_LOCK = 1414_2026
@@ -289,8 +290,6 @@ class Course:
                 self.release_dir / f"{nb}.ipynb", SOURCE_DIR / ASSIGNMENT / f"{nb}.ipynb",
                 points[nb],
                 self.state_dir / "work" / f"{s}--{nb}", self.limits))
-        work = [StudentJob(s, tuple(jobs_), hidden, readable, self.limits)
-                for s, jobs_ in by_student.items()]
         done: dict[tuple[str, str], NotebookResult] = {}
 
         def record(job: Job, result: NotebookResult) -> None:
@@ -300,7 +299,16 @@ class Course:
             if on_result:
                 on_result(result)
 
-        run_jobs(work, jobs, record)
+        with tempfile.TemporaryDirectory(prefix="week14-checker-") as folder:
+            prepare_workdir(Path(folder))
+            walls = sum(self.limits.notebook * len(nbs) + 60 for nbs in by_student.values())
+            with Zygote(Path(folder), hidden=[], readable=[], memory=self.limits.memory,
+                        wall=walls + 600, sandboxed=False) as checker:
+                checker.start()
+                checker.ready()
+                work = [StudentJob(s, tuple(jobs_), hidden, readable, self.limits,
+                                   checker.address) for s, jobs_ in by_student.items()]
+                run_jobs(work, jobs, record)
         return [done[key] for key in todo]
 
     def backup_gradebook(self) -> Path | None:

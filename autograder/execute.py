@@ -27,7 +27,7 @@ from nbformat.v4 import new_output
 
 from autograder.config import Limits
 from autograder.notebook import Prepared
-from autograder.sandbox import Zygote, ZygoteKernelManager
+from autograder.sandbox import ZygoteAddress, ZygoteKernelManager
 
 #: Output kept per cell, in characters of text (the rest is cut with a note).
 MAX_CELL_OUTPUT = 100_000
@@ -80,7 +80,7 @@ def _clip_outputs(cell: NotebookNode, untrusted: bool) -> None:
     cell.outputs = kept
 
 
-def _client(nb: NotebookNode, zygote: Zygote, limits: Limits) -> NotebookClient:
+def _client(nb: NotebookNode, zygote: ZygoteAddress, limits: Limits) -> NotebookClient:
     km = ZygoteKernelManager(workdir=str(zygote.workdir), zygote=zygote.socket,
                              wall=limits.notebook, kernel_name="python3")
     return NotebookClient(nb, km=km, timeout=limits.cell, allow_errors=True,
@@ -146,7 +146,7 @@ async def _stop(side: Side) -> None:
         pass
 
 
-async def run_notebook(prepared: Prepared, student: Zygote, checker: Zygote,
+async def run_notebook(prepared: Prepared, student: ZygoteAddress, checker: ZygoteAddress,
                        limits: Limits) -> Run:
     """Run ``prepared.notebook`` in place (outputs filled in), its cells split between
     a kernel forked by ``student`` and one forked by ``checker``."""

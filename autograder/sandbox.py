@@ -31,10 +31,12 @@ signals do not cross into the sandbox's process tree.
 from __future__ import annotations
 
 import functools
+import secrets
 import shutil
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import zmq.asyncio
@@ -92,6 +94,14 @@ def sandbox_command(cmd: list[str], *, workdir: str, hidden: list[str], readable
     return [*limits, *box, "--", *cmd]
 
 
+@dataclass(frozen=True)
+class ZygoteAddress:
+    """Where a running zygote listens: its kernels' folder and its Unix socket."""
+
+    workdir: Path
+    socket: str
+
+
 class Zygote:
     """One student's sandbox, with the zygote that forks their kernels waiting in it.
 
@@ -111,6 +121,10 @@ class Zygote:
             workdir=str(workdir), hidden=hidden, readable=readable, memory=memory,
             wall=wall, sandboxed=sandboxed)
         self._process: subprocess.Popen | None = None
+
+    @property
+    def address(self) -> ZygoteAddress:
+        return ZygoteAddress(self.workdir, self.socket)
 
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
@@ -178,11 +192,16 @@ class ZygoteKernelManager(AsyncKernelManager):
 
     @default("ip")
     def _ip_default(self) -> str:
-        return str(Path(self.workdir) / "kernel")
+        return str(Path(self.workdir) / f"k{self._tag}")
 
     @default("connection_file")
     def _connection_file_default(self) -> str:
-        return str(Path(self.workdir) / "kernel.json")
+        return str(Path(self.workdir) / f"kernel-{self._tag}.json")
+
+    @functools.cached_property
+    def _tag(self) -> str:
+        """Names this kernel's files apart from other kernels forked by the zygote."""
+        return secrets.token_hex(4)
 
     @property
     def kernel_spec(self):

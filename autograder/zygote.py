@@ -30,6 +30,7 @@ import select
 import signal
 import socket
 import sys
+import threading
 
 #: Imported once per student, in the zygote: the kernel itself and what the notebooks
 #: import. Not ``matplotlib.pyplot`` nor its inline backend: imported before the
@@ -111,13 +112,14 @@ def _supervise(connection: socket.socket, pid: int) -> None:
 
 def serve(path: str, *, checker: bool = False) -> None:
     """Preload (:data:`PRELOAD`, and :data:`CHECKER_PRELOAD` for the ``checker``),
-    listen on ``path`` and fork one kernel per request, one at a time."""
+    listen on ``path`` and fork one kernel per request; each kernel is watched by a
+    thread of its own (the checker's zygote serves every grading worker at once)."""
     os.environ.update(KERNEL_ENV)
     for module in PRELOAD + (CHECKER_PRELOAD if checker else ()):
         importlib.import_module(module)
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     server.bind(path)
-    server.listen(1)
+    server.listen(16)
     while True:
         connection, _ = server.accept()
         with connection.makefile("r") as lines:
@@ -127,7 +129,7 @@ def serve(path: str, *, checker: bool = False) -> None:
             server.close()
             connection.close()
             _kernel(request["argv"])
-        _supervise(connection, pid)
+        threading.Thread(target=_supervise, args=(connection, pid), daemon=True).start()
 
 
 def connect(path: str, argv: list[str]) -> int:
