@@ -16,7 +16,8 @@ nowhere.
 Answers are not judged by their text: the only rules that stop an answer from running
 are a size limit and what would break nbgrader's own tools (the hidden-test markers).
 The rest is advice for the instructor, recorded as flags: syntax errors, answers too
-deeply nested for the grader to read, imports of modules other than NumPy and math.
+deeply nested for the grader to read, imports of modules beyond NumPy, math and the
+standard library's tools for writing code (:data:`EXPECTED_MODULES`).
 """
 
 from __future__ import annotations
@@ -32,8 +33,14 @@ from nbgrader.utils import is_grade, is_solution
 
 #: Longest answer cell that is run, in characters (the longest solution is ~900).
 MAX_ANSWER = 20_000
-#: Modules an answer is expected to import; others are flagged, not refused.
-EXPECTED_MODULES = frozenset({"numpy", "math", "week14"})
+#: Modules an answer may be expected to import (NumPy, math and the standard library's
+#: tools for writing code); others (os, sys, importlib, ctypes, gc, pickle, ...) are
+#: flagged for the instructor, never refused.
+EXPECTED_MODULES = frozenset({
+    "numpy", "math", "cmath", "week14", "__future__", "abc", "collections", "copy",
+    "dataclasses", "decimal", "enum", "fractions", "functools", "itertools", "numbers",
+    "operator", "statistics", "typing",
+})
 #: nbgrader's hidden-test markers; in an answer they would make its feedback fail.
 _MARKER = "HIDDEN TESTS"
 

@@ -703,6 +703,16 @@ def test_correct_answer_style_scores_full_marks_without_flags(graded, style):
         f"{result.flags}\n{failures(result, nb)}")
 
 
+@pytest.mark.parametrize("style", sorted(STYLES))
+def test_answer_cell_runs_as_in_jupyterlab(graded, style):
+    """The answer cell itself ran without an error: its self-tests found the notebook's
+    names (teaching cells above it, the notebook's imports) as they would in JupyterLab."""
+    notebook, gid, _ = STYLES[style]
+    _, nb = graded[(style, notebook)]
+    [answer] = [c for c in nb["cells"] if grade_id(c) == gid]
+    assert output_text(answer) == "", f"{style}'s answer cell shows:\n{output_text(answer)}"
+
+
 @pytest.mark.parametrize("style", sorted(WARNING_STYLES))
 def test_warnings_are_printed_as_notes(graded, style):
     """The warning styles do warn on a hidden input: a note on stdout, nothing on stderr."""
