@@ -17,6 +17,7 @@ that never ran can never score.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from dataclasses import dataclass, field
 
@@ -80,10 +81,33 @@ def _clip_outputs(cell: NotebookNode, untrusted: bool) -> None:
     cell.outputs = kept
 
 
+class BoundedClient(NotebookClient):
+    """nbclient's client that keeps at most about :data:`MAX_CELL_OUTPUT` characters
+    of a cell's outputs while it runs (an output flood is dropped as it arrives, never
+    held whole), with a note where it was cut."""
+
+    _kept: dict[int, int]  # characters of output kept so far, by cell
+
+    def output(self, outs: list[NotebookNode], msg: dict, display_id: str | None,
+               cell_index: int) -> NotebookNode | None:
+        if not hasattr(self, "_kept") or not outs:
+            self._kept = {**getattr(self, "_kept", {}), cell_index: 0}
+        kept = self._kept.get(cell_index, 0)
+        size = len(json.dumps(msg.get("content", {})))
+        if kept > MAX_CELL_OUTPUT:
+            return None
+        self._kept[cell_index] = kept + size
+        if kept + size > MAX_CELL_OUTPUT:
+            outs.append(new_output("stream", name="stdout", text=(
+                f"\n[output cut: more than {MAX_CELL_OUTPUT:,} characters]\n")))
+            return None
+        return super().output(outs, msg, display_id, cell_index)
+
+
 def _client(nb: NotebookNode, zygote: ZygoteAddress, limits: Limits) -> NotebookClient:
     km = ZygoteKernelManager(workdir=str(zygote.workdir), zygote=zygote.socket,
                              wall=limits.notebook, kernel_name="python3")
-    return NotebookClient(nb, km=km, timeout=limits.cell, allow_errors=True,
+    return BoundedClient(nb, km=km, timeout=limits.cell, allow_errors=True,
                           kernel_name="python3", iopub_timeout=10,
                           raise_on_iopub_timeout=False)
 

@@ -184,7 +184,12 @@ class ZygoteKernelManager(AsyncKernelManager):
         # kernel dies, jupyter_client can leave sockets open, and a per-kernel context
         # garbage-collected later blocks forever in Context.term (seen here: a grading
         # worker hung inside an unrelated SQLAlchemy call).
-        return zmq.asyncio.Context.instance()
+        context = zmq.asyncio.Context.instance()
+        # What a kernel can make the grader hold: no message over 4 MiB (the kernel is
+        # disconnected instead), at most 100 unread messages per socket.
+        context.setsockopt(zmq.MAXMSGSIZE, 4 * 2**20)
+        context.setsockopt(zmq.RCVHWM, 100)
+        return context
 
     def client(self, **kwargs):
         kwargs.setdefault("context", self.context)
