@@ -31,8 +31,10 @@ signals do not cross into the sandbox's process tree.
 from __future__ import annotations
 
 import functools
+import os
 import secrets
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -135,7 +137,7 @@ class Zygote:
         Path(self.socket).unlink(missing_ok=True)
         with (self.workdir / "zygote.log").open("wb") as out:
             self._process = subprocess.Popen(self._command, stdin=subprocess.DEVNULL,
-                                             stdout=out, stderr=out)
+                                             stdout=out, stderr=out, start_new_session=True)
 
     def ready(self, timeout: float = 120) -> None:
         """Wait until the zygote listens (its imports done)."""
@@ -149,8 +151,13 @@ class Zygote:
             time.sleep(0.01)
 
     def stop(self) -> None:
+        """Kill the zygote's whole process group (``timeout`` and the zygote, or
+        bwrap's sandbox); its kernels die with it (``autograder.zygote._kernel``)."""
         if self._process is not None:
-            self._process.kill()
+            try:
+                os.killpg(self._process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
             self._process.wait()
             self._process = None
 

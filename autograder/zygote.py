@@ -23,6 +23,7 @@ Only the standard library is imported here before :func:`serve` preloads.
 
 from __future__ import annotations
 
+import ctypes
 import importlib
 import json
 import os
@@ -71,12 +72,16 @@ def sandbox_env(workdir: str) -> dict[str, str]:
     }
 
 
+_PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process gets when its parent dies
+
+
 def _kernel(argv: list[str]) -> None:
     """In the forked child: become a kernel with ``argv``, in the zygote's own (fixed,
     minimal) environment (never returns)."""
     code = 1
     try:
         os.setpgid(0, 0)
+        ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)  # dies with the zygote
         signal.signal(signal.SIGINT, signal.default_int_handler)
         sys.modules["numpy"].random.seed()  # preloaded; a cold kernel's RNG starts fresh
         from ipykernel.kernelapp import IPKernelApp
