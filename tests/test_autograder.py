@@ -135,6 +135,42 @@ def test_example_class_scores(graded_course):
     assert flags["perfect"] == flags["untouched"] == flags["partly"] == []
 
 
+def test_grading_leaves_no_process_behind(tmp_path, monkeypatch):
+    """Every zygote (the student's sandbox, the checker's) and kernel has ended when
+    grade returns, even after a kernel that had to be killed."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    from autograder.config import Limits
+    from autograder.course import Course
+
+    scratch = Path(tempfile.mkdtemp(prefix="w14-", dir="/tmp"))  # short: Unix sockets
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    nb = json.loads(student_notebook(f"{FIRST}.ipynb", "perfect"))
+    cell = next(c for c in nb["cells"] if c["metadata"].get("nbgrader", {}).get("solution"))
+    cell["source"] = ("import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+                      "while True:\n    pass\n")
+    (tmp_path / "in" / "sleeper").mkdir(parents=True)
+    (tmp_path / "in" / "sleeper" / f"{FIRST}.ipynb").write_text(json.dumps(nb))
+    course = Course(tmp_path / "course", limits=Limits(cell=3, notebook=12))
+    collect(tmp_path / "in", course.root / "submitted", {FIRST})
+    try:
+        (result,) = course.grade([("sleeper", FIRST)], jobs=1)
+        assert any("timed out" in flag for flag in result.flags)
+        left = []
+        for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+            try:
+                text = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                continue
+            if str(scratch) in text:
+                left.append(text)
+        assert left == []
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
 def test_export_matches_the_gradebook(graded_course):
     table = (graded_course.root / "exports" / "week14_scores.csv").read_text()
     rows = list(csv.DictReader(table.splitlines()))
