@@ -3,11 +3,12 @@
 The student's kernel (forked in the student's sandbox) runs the answer cells and the
 teaching cells they need; the checker kernel (forked by the grader's own zygote,
 outside the sandbox) runs the test cells and the teaching cells they need
-(:mod:`autograder.notebook` decides which). Before the first cell the checker connects
-to the student's kernel (:func:`autograder.checker.connect`); after each answer cell
-it binds that answer's names. Test cells therefore run only in the checker, whose
-outputs are what nbgrader scores: a test cell scores its points when its outputs hold
-no error and nothing on stderr (``nbgrader.utils.determine_grade``).
+(:mod:`autograder.notebook` decides which). The student's cells run first, all of
+them; then the checker, connected to the student's kernel since it started
+(:func:`autograder.checker.connect`), binds every answer's names and runs its cells.
+Test cells therefore run only in the checker, whose outputs are what nbgrader scores:
+a test cell scores its points when its outputs hold no error and nothing on stderr
+(``nbgrader.utils.determine_grade``).
 
 Every test cell ends with outputs that say what happened to it: run, or an error
 output saying why it was not (the notebook's time limit, a dead kernel), so a cell
@@ -190,10 +191,15 @@ async def run_notebook(prepared: Prepared, student: ZygoteAddress, checker: Zygo
         if reply["content"]["status"] != "ok":
             raise RuntimeError(f"the checker could not connect: {reply['content']}")
         deadline = time.monotonic() + limits.notebook
+        # Every student cell first, then the tests: no cell of the student's runs after
+        # a test has called their code, so nothing a call saw (a hidden input) can be
+        # printed by a later answer cell.
         for index, cell in enumerate(nb.cells):
             if index in prepared.student_cells:
                 await _run_cell(you, cell, index, deadline, limits)
-                await _bind(judge, prepared.answer_names.get(index, []))
+        await _bind(judge, sorted({name for names in prepared.answer_names.values()
+                                   for name in names}))
+        for index, cell in enumerate(nb.cells):
             if index in prepared.checker_cells:
                 await _run_cell(judge, cell, index, deadline, limits)
     finally:

@@ -15,8 +15,21 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 HIDDEN_MARKER = "BEGIN HIDDEN TESTS"
 
 
+def hidden_message(ename: str, evalue: str) -> str:
+    """What feedback shows of an error in a test cell with hidden tests: our checks'
+    messages (``CheckFailed``, worded without hidden values); of the student's own
+    exception only ``LABEL raised TYPE``; of anything else only that it happened. A
+    message that comes from the student's process could carry a hidden input."""
+    if ename == "CheckFailed":
+        return evalue
+    if ename == "StudentError":
+        return evalue.split(":", 1)[0] + " on a hidden case"
+    return "on a hidden case (details of hidden tests are not shown)"
+
+
 class HideHiddenTestOutput(NbGraderPreprocessor):
-    """Reduce a hidden-test cell's outputs to its error's name and message, if any."""
+    """Reduce a hidden-test cell's outputs to its error's name and a message that
+    cannot show hidden inputs (:func:`hidden_message`)."""
 
     max_message = 1000
 
@@ -25,7 +38,7 @@ class HideHiddenTestOutput(NbGraderPreprocessor):
             errors = [out for out in cell.get("outputs", []) if out.output_type == "error"]
             cell.outputs = []
             for err in errors[-1:]:
-                message = (err.evalue or "")[: self.max_message]
+                message = hidden_message(err.ename, err.evalue or "")[: self.max_message]
                 cell.outputs.append(from_dict({
                     "output_type": "error", "ename": err.ename, "evalue": message,
                     "traceback": [f"{err.ename}: {message}"]}))

@@ -37,6 +37,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -116,6 +117,9 @@ class Zygote:
     def __init__(self, workdir: Path, *, hidden: list[str], readable: list[str],
                  memory: int, wall: int, sandboxed: bool = True):
         self.workdir = workdir
+        # The zygote's log is written by the grader: never in the folder the student's
+        # code can write (a symbolic link planted there would send it anywhere).
+        self._log = Path(tempfile.mkdtemp(prefix="week14-log-")) / "zygote.log"
         self.socket = str(workdir / "zygote")
         serve = [sys.executable, "-m", "autograder.zygote", "serve", self.socket]
         self._command = sandbox_command(
@@ -135,13 +139,13 @@ class Zygote:
         """Start the sandbox; :meth:`ready` waits until the zygote listens."""
         self.stop()
         Path(self.socket).unlink(missing_ok=True)
-        with (self.workdir / "zygote.log").open("wb") as out:
+        with self._log.open("wb") as out:
             self._process = subprocess.Popen(self._command, stdin=subprocess.DEVNULL,
                                              stdout=out, stderr=out, start_new_session=True)
 
     def ready(self, timeout: float = 120) -> None:
         """Wait until the zygote listens (its imports done)."""
-        log = self.workdir / "zygote.log"
+        log = self._log
         deadline = time.monotonic() + timeout
         while not Path(self.socket).exists():
             if self._process.poll() is not None or time.monotonic() > deadline:
@@ -166,6 +170,7 @@ class Zygote:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+        shutil.rmtree(self._log.parent, ignore_errors=True)
 
 
 #: Every graded kernel: short tracebacks (the error's line, not a page of frames) and no
@@ -192,9 +197,10 @@ class ZygoteKernelManager(AsyncKernelManager):
         # garbage-collected later blocks forever in Context.term (seen here: a grading
         # worker hung inside an unrelated SQLAlchemy call).
         context = zmq.asyncio.Context.instance()
-        # What a kernel can make the grader hold: no message over 4 MiB (the kernel is
-        # disconnected instead), at most 100 unread messages per socket.
-        context.setsockopt(zmq.MAXMSGSIZE, 4 * 2**20)
+        # At most 100 unread messages per socket (an output flood is dropped, not
+        # queued). No ZMQ_MAXMSGSIZE: a kernel disconnected for one large reply left the
+        # grader blocked in its next send (a 5 MB exception message hung a worker); a
+        # message is bounded by the kernel's memory limit instead.
         context.setsockopt(zmq.RCVHWM, 100)
         return context
 

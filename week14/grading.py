@@ -23,6 +23,7 @@ function that uses week14's own implementation of its exercise fails
 
 from __future__ import annotations
 
+import builtins
 import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
@@ -175,20 +176,41 @@ def _changed(before: Any, after: Any) -> bool:
 _SHAPES = re.compile(r"\(\s*\d+\s*(,\s*\d*\s*)*\)")
 
 
+def _builtin_name(text: str, base: type) -> str:
+    """The class name at the start of ``text`` if it is one of Python's own ``base``
+    classes (``ValueError``), else a neutral word: a name the student chose could
+    carry a hidden input out."""
+    name = text.split(":", 1)[0].strip()
+    found = getattr(builtins, name, None)
+    if isinstance(found, type) and issubclass(found, base):
+        return name
+    return "an exception" if base is BaseException else "a warning"
+
+
 def _raised(call: str, outcome: remote.Outcome, hidden: bool) -> str:
     """The message for a student's function that raised an exception. On a hidden case
-    only the exception's type and the student's own line: the exception's message
-    could show a hidden input."""
-    kind = (outcome.error or "").split(":", 1)[0]
-    where = f" at {outcome.line} of your code" if outcome.line else ""
+    only the exception's type, when it is Python's own: the message, the line and a
+    home-made exception class could show a hidden input."""
     if hidden:
-        return f"{call} raised {kind} on a hidden case{where}"
+        kind = _builtin_name(outcome.error or "", BaseException)
+        return f"{call} raised {kind} on a hidden case"
+    where = f" at {outcome.line} of your code" if outcome.line else ""
     return f"{call} raised {outcome.error}{where}"
+
+
+def _uses_reference(label: str, outcome: remote.Outcome) -> str:
+    """The message for a student's function that used week14's own implementation
+    (named only when it is one the grader knows: the name comes from the student's
+    process)."""
+    what = (outcome.reference if outcome.reference in remote.KNOWN_REFERENCES
+            else "implementation")
+    return (f"{label} calls week14's own {what}; the exercise is to write it yourself "
+            "with NumPy")
 
 
 def _notes(label: str, outcomes: list[remote.Outcome], hidden: bool) -> None:
     """Print (never to stderr) the warnings the student's code gave; they cost nothing."""
-    seen = list(dict.fromkeys(w if not hidden else w.split(":", 1)[0]
+    seen = list(dict.fromkeys(w if not hidden else _builtin_name(w, Warning)
                               for outcome in outcomes for w in outcome.warnings))
     for warning in seen[:3]:
         print(f"note: {label} warned {warning}{' on a hidden case' if hidden else ''}; its "
@@ -230,8 +252,7 @@ def check_function(
     for args, outcome in zip(cases, outcomes, strict=True):
         call = label if hidden else f"{label}({', '.join(_describe(a) for a in args)})"
         if outcome.reference:
-            raise CheckFailed(f"{label} calls week14's own {outcome.reference}; the exercise "
-                              "is to write it yourself with NumPy")
+            raise CheckFailed(_uses_reference(label, outcome))
         if outcome.error:
             raise CheckFailed(_raised(call, outcome, hidden))
         if any(_changed(before, after)
@@ -273,8 +294,7 @@ def results(function: Callable, cases: Iterable[Sequence[Any]], *, name: str | N
     values = []
     for outcome in remote.call_each(function, cases):
         if outcome.reference:
-            raise CheckFailed(f"{label} calls week14's own {outcome.reference}; the exercise "
-                              "is to write it yourself with NumPy")
+            raise CheckFailed(_uses_reference(label, outcome))
         if outcome.error:
             raise CheckFailed(_raised(label, outcome, hidden))
         values.append(outcome.value)

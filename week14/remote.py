@@ -31,6 +31,7 @@ determined copy of week14's source (which is as visible as any other code to cop
 from __future__ import annotations
 
 import base64
+import builtins
 import contextvars
 import functools
 import importlib
@@ -213,6 +214,10 @@ class ReferenceCalled(RuntimeError):
         if calls is not None:
             calls.append(qualname)
 
+
+#: Every week14 name in :data:`FORBIDDEN`: a name the student's process reports is shown
+#: only if it is one of these.
+KNOWN_REFERENCES = frozenset(name for names in FORBIDDEN.values() for name in names)
 
 _REFERENCE_CALLS: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar(
     "week14_reference_calls", default=None)
@@ -541,18 +546,26 @@ class Remote:
         for warning in outcome.warnings:
             print(f"note: {self._label} warned {warning}")
         if outcome.reference:
-            raise ReferenceCalled(outcome.reference)
+            raise ReferenceCalled(outcome.reference if outcome.reference in KNOWN_REFERENCES
+                                  else "implementation of this exercise")
         if outcome.error:
             raise StudentError(self._label, outcome)
         return outcome.value
 
 
 class StudentError(Exception):
-    """The student's code raised this exception in the student's kernel."""
+    """The student's code raised this exception in the student's kernel. The message
+    starts ``LABEL raised TYPE``, TYPE one of Python's exception names or "an
+    exception"; the student's own message and line follow after a colon (feedback on
+    hidden tests keeps only the start: the rest is the student's text)."""
 
     def __init__(self, label: str, outcome: Outcome):
+        error = outcome.error or ""
+        found = getattr(builtins, error.split(":", 1)[0].strip(), None)
+        kind = error.split(":", 1)[0] if isinstance(found, type) and issubclass(
+            found, BaseException) else "an exception"
         where = f" (at {outcome.line} of your code)" if outcome.line else ""
-        super().__init__(f"{label} raised {outcome.error}{where}")
+        super().__init__(f"{label} raised {kind}: {error}{where}")
         self.outcome = outcome
 
 
@@ -588,8 +601,8 @@ def replaced(namespace: dict, **references: Any) -> Iterator[None]:
         if target is None:
             raise ValueError(f"replaced: {name}={value!r} is not a week14 function or class")
         names[name] = target
-    channels = {id(v._channel): v._channel for name in references
-                if isinstance(v := namespace.get(name), Remote)}
+    channels = {id(v._channel): v._channel for v in list(namespace.values())
+                if isinstance(v, Remote)}
     saved = {name: namespace.get(name, _MISSING) for name in references}
     for channel in channels.values():
         channel.request({"op": "bind", "names": names})
