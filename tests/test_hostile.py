@@ -561,8 +561,10 @@ def graded(tmp_path_factory):
             mp.setenv("TMPDIR", str(scratch))  # the grading workers' temporary folders
             mp.setattr(tempfile, "tempdir", str(scratch))  # and this process's
             start = time.perf_counter()
-            for run in ("first", "second"):
-                state[run] = {(r.student, r.notebook): r for r in course.grade(todo, jobs=2)}
+            # The whole class once; again, a few students (the same scores, once more).
+            again = {"perfect", "partly", *sorted(ATTACKS)[:8]}
+            for run, pairs in (("first", todo), ("second", [p for p in todo if p[0] in again])):
+                state[run] = {(r.student, r.notebook): r for r in course.grade(pairs, jobs=2)}
             state["seconds"] = time.perf_counter() - start
             state["feedback"] = {s: course.generate_feedback(s) for s in course.students()}
         deadline = time.monotonic() + 15
@@ -597,6 +599,8 @@ def test_honest_students_keep_exactly_their_scores(graded):
 def test_attack_scores_at_most_its_honest_parts(graded, student):
     attack = ATTACKS[student]
     for run in ("first", "second"):
+        if (student, NOTEBOOK) not in graded[run]:
+            continue
         result = graded[run][(student, NOTEBOOK)]
         assert total(result) <= attack.ceiling, (
             f"{student} scored {total(result)} of {FULL} (at most {attack.ceiling}) in the "
@@ -615,10 +619,10 @@ def test_cells_a_student_adds_or_edits_are_not_run(graded):
 
 
 def test_grading_twice_gives_identical_scores(graded):
-    def scores(run: str) -> dict:
-        return {key: result.scores for key, result in graded[run].items()}
-
-    assert scores("first") == scores("second")
+    again = graded["second"]
+    assert len(again) >= 10
+    assert {key: graded["first"][key].scores for key in again} == {
+        key: result.scores for key, result in again.items()}
 
 
 @pytest.mark.parametrize("student", STUDENTS)
@@ -668,7 +672,7 @@ def test_nothing_outside_the_grader_changed(graded):
         f"{graded['canary']} now holds {graded['canary'].read_text()[:200]!r}")
     created = [str(p) for p in OUTSIDE if p.exists()]
     assert not created, f"files created outside the sandbox: {created}"
-    last = graded["second"]
+    last = {**graded["first"], **graded["second"]}
     with course.gradebook() as gb:
         assert {s.student_id for s in gb.assignment_submissions(ASSIGNMENT)} == set(STUDENTS)
         for (student, notebook), result in last.items():
