@@ -48,7 +48,7 @@ from autograder.config import (
     nbgrader_config,
     quiet_nbgrader,
 )
-from autograder.sandbox import Zygote, prepare_workdir, readable_paths
+from autograder.sandbox import LIBRARY, Zygote, prepare_workdir, readable_paths
 
 #: Key of the PostgreSQL advisory lock that graders sharing a gradebook take in turn.
 _ADVISORY_LOCK = 1414_2026
@@ -262,7 +262,7 @@ class Course:
 
     def _hidden(self) -> tuple[str, ...]:
         """Folders a student's kernel must not see."""
-        hidden = {str(self.root), str(SOURCE_DIR), str(REPO / ".git")}
+        hidden = {str(self.root), str(SOURCE_DIR), str(REPO / ".git"), str(LIBRARY)}
         if self.db_url.startswith("sqlite:///"):
             hidden.add(str(Path(self.db_url.removeprefix("sqlite:///")).parent))
         return tuple(sorted(p for p in hidden if Path(p).exists()))

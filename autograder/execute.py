@@ -184,10 +184,12 @@ async def run_notebook(prepared: Prepared, student: ZygoteAddress, checker: Zygo
         await _start([you, judge])
         run.timings["kernel start"] = time.perf_counter() - start
         connection = you.client.km.connection_file
+        exercises = sorted({name for names in prepared.answer_names.values()
+                            for name in names})
         reply = await judge.client.kc.execute_interactive(
             "from autograder.checker import connect as _connect\n"
-            f"__week14_bind__ = _connect(globals(), {connection!r}, {limits.cell})\n"
-            "del _connect", silent=True, store_history=False, timeout=60)
+            f"__week14_bind__ = _connect(globals(), {connection!r}, {limits.cell}, "
+            f"{exercises!r})\ndel _connect", silent=True, store_history=False, timeout=60)
         if reply["content"]["status"] != "ok":
             raise RuntimeError(f"the checker could not connect: {reply['content']}")
         deadline = time.monotonic() + limits.notebook

@@ -46,7 +46,7 @@ import zmq.asyncio
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import Integer, Unicode, default
 
-from autograder.zygote import sandbox_env
+from autograder.zygote import LIBRARY_COPY, sandbox_env
 
 NOBODY = "65534"
 
@@ -71,6 +71,10 @@ def isolation() -> str:
             "user namespaces): tests still run in a checker process apart from the "
             "answers, and memory and time are limited, but a submission could read or "
             "write the grader's files")
+
+
+#: week14's folder, hidden from a sandbox (its copy goes to LIBRARY_COPY there).
+LIBRARY = Path(__import__("week14").__file__).resolve().parent
 
 
 def sandbox_command(cmd: list[str], *, workdir: str, hidden: list[str], readable: list[str],
@@ -122,6 +126,7 @@ class Zygote:
         self._log = Path(tempfile.mkdtemp(prefix="week14-log-")) / "zygote.log"
         self.socket = str(workdir / "zygote")
         serve = [sys.executable, "-m", "autograder.zygote", "serve", self.socket]
+        self._library = sandboxed and bwrap_works()
         self._command = sandbox_command(
             serve if sandboxed else [*serve, "--checker"],
             workdir=str(workdir), hidden=hidden, readable=readable, memory=memory,
@@ -136,9 +141,19 @@ class Zygote:
         return self._process is not None and self._process.poll() is None
 
     def start(self) -> None:
-        """Start the sandbox; :meth:`ready` waits until the zygote listens."""
+        """Start the sandbox; :meth:`ready` waits until the zygote listens. In a
+        sandbox, week14's own folder is hidden: the zygote imports week14 from a copy
+        in the sandbox's folder and deletes it (:func:`autograder.zygote.serve`), so
+        its kernels hold week14 only as the modules it imported, never as source to
+        read or reload (:func:`week14.remote.strip` then takes the reference code of a
+        notebook's exercises out of them)."""
         self.stop()
         Path(self.socket).unlink(missing_ok=True)
+        if self._library:
+            copy = self.workdir / LIBRARY_COPY / "week14"
+            shutil.copytree(LIBRARY, copy, dirs_exist_ok=True)
+            for folder in [copy, *(p for p in copy.rglob("*") if p.is_dir())]:
+                folder.chmod(0o777)  # the zygote, uid 65534 inside, deletes it
         with self._log.open("wb") as out:
             self._process = subprocess.Popen(self._command, stdin=subprocess.DEVNULL,
                                              stdout=out, stderr=out, start_new_session=True)

@@ -273,16 +273,16 @@ ATTACKS: dict[str, Attack] = {
         "def sigmoid(x):\n    try:\n        return activations.sigmoid(x)\n"
         "    except Exception:\n        return np.zeros(np.shape(x))\n", before="",
         flag=REFERENCE_CALL),
-    # A reload is detected when the answer uses the reloaded function (the check
-    # finds week14's functions by name, afresh) ...
+    # week14's source is hidden from the sandbox (the zygote imported a copy and
+    # deleted it), so a reload fails; what the answer kept from before is stripped.
     "reload-then-reference": sigmoid_attack(
-        "import importlib\nsigmoid = importlib.reload(activations).sigmoid\n", before="",
-        flag=REFERENCE_CALL),
-    # ... and not when it keeps the function from before the reload.
+        "import importlib\nsigmoid = importlib.reload(activations).sigmoid\n", before=""),
     "reload-keeps-old-reference": sigmoid_attack(
         "import importlib\n_old = activations.sigmoid\nimportlib.reload(activations)\n"
         "sigmoid = _old\n", before=""),
-    # The check runs in the student's process: its own parts can be used or undone.
+    # The per-call check's own parts (week14.remote) are in the student's process, but
+    # when grading the reference's code is not: it is stripped before the answers run,
+    # and what a test lends is computed by the checker.
     "lent-reference": sigmoid_attack(
         "from week14.remote import lend\nsigmoid = lend(activations.sigmoid)\n", before=""),
     "lent-context-variable": sigmoid_attack(

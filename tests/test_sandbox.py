@@ -22,6 +22,7 @@ from traitlets.config import Config
 
 from autograder.config import REPO, SOURCE_DIR
 from autograder.sandbox import (
+    LIBRARY,
     Zygote,
     ZygoteKernelManager,
     bwrap_works,
@@ -48,7 +49,7 @@ def student_sandbox(tmp_path, secret, *, memory: int = 2 * 1024**3, wall: int = 
                     ) -> Zygote:
     workdir = tmp_path / "k"  # short: it holds the kernels' Unix sockets
     prepare_workdir(workdir)
-    zygote = Zygote(workdir, hidden=[str(secret), str(SOURCE_DIR)],
+    zygote = Zygote(workdir, hidden=[str(secret), str(SOURCE_DIR), str(LIBRARY)],
                     readable=readable_paths(REPO), memory=memory, wall=wall)
     zygote.start()
     zygote.ready()
@@ -200,3 +201,18 @@ def test_kernel_sees_none_of_the_graders_environment(tmp_path, secret, monkeypat
     assert "WEEK14_GRADER_SECRET" not in names and "HOME" in names
     seen, count = output(nb.cells[1]).split()
     assert seen == "False" and int(count) >= 1
+
+
+def test_kernel_has_week14_but_not_its_source(tmp_path, secret):
+    """week14 works in a sandboxed kernel (imported by the zygote from a copy it then
+    deleted), but there is no source to read or reload: week14's own implementations
+    cannot be brought back once grading strips them (week14.remote.strip)."""
+    nb = run(tmp_path, secret,
+             "from week14 import activations\nprint(activations.sigmoid(0.0))",
+             "import importlib\nimportlib.reload(activations)",
+             f"print(open({str(LIBRARY / 'activations.py')!r}).read())",
+             "import os\nprint(os.path.exists(activations.__file__))")
+    assert output(nb.cells[0]).strip() == "0.5"
+    assert "Error" in output(nb.cells[1])
+    assert "FileNotFoundError" in output(nb.cells[2])
+    assert output(nb.cells[3]).strip() == "False"

@@ -38,6 +38,7 @@ import importlib
 import json
 import linecache
 import re
+import socket
 import traceback
 import types
 import warnings
@@ -287,12 +288,17 @@ def _forbidden(key: str, args: tuple, kwargs: dict) -> Any:
     raise ReferenceCalled(name)
 
 
-def _raising_code(key: str, function: types.FunctionType) -> types.CodeType | None:
-    """Code for ``function`` that calls :func:`_forbidden` (None if it cannot be made:
-    its free variables would not match)."""
+def _raising_code(key: str, function: types.FunctionType,
+                  stripped: bool = False) -> types.CodeType | None:
+    """Code for ``function`` that calls :func:`_forbidden`, or with ``stripped`` that
+    raises :class:`ReferenceCalled` (None if it cannot be made: its free variables
+    would not match)."""
     free = function.__code__.co_freevars
     call = (f"return __import__('week14.remote', fromlist=['_forbidden'])"
             f"._forbidden({key!r}, args, kwargs)")
+    if stripped:
+        call = (f"raise __import__('week14.remote', fromlist=['ReferenceCalled'])"
+                f".ReferenceCalled({key.split(':')[0]!r})")
     inner = f"def {function.__name__}(*args, **kwargs):\n"
     if free:
         inner += f"    {', '.join(free)}\n"
@@ -337,6 +343,63 @@ def forbidding(names: Iterable[str]) -> Iterator[list[str]]:
             function.__code__ = code
             del _ORIGINALS[key]
         _REFERENCE_CALLS.reset(token)
+
+
+def strip(names: Iterable[str]) -> None:
+    """When grading, before the student's first cell: week14's objects called
+    ``names`` (for a class: its methods) raise :class:`ReferenceCalled` in this process
+    from now on, and their code is kept nowhere in it. What a test lends the student's
+    code is then borrowed from the checker (:func:`borrowed`)."""
+    for name in names:
+        for function in _functions(resolve(name)):
+            code = _raising_code(f"{name}:{function.__qualname__}", function, stripped=True)
+            if code is not None:
+                function.__code__ = code
+
+
+def borrowed(name: str, lender: str) -> Callable:
+    """week14's ``name`` computed by the checker: a call sends its arguments (plain
+    data) to the checker's Unix socket ``lender`` and returns what the checker's own
+    week14 answers. An exception the checker's call raised is raised here, as
+    Python's own class when it is one."""
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        message = pack_request({"name": name, "args": args, "kwargs": kwargs})
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
+            connection.connect(lender)
+            connection.sendall(message.encode("ascii") + b"\n")
+            with connection.makefile("rb") as answer:
+                line = answer.readline(MAX_MESSAGE)
+        try:
+            return unpack_response(line.decode("ascii").strip())
+        except RemoteFailed as err:
+            kind, _, text = str(err).partition(": ")
+            found = getattr(builtins, kind, None)
+            if isinstance(found, type) and issubclass(found, Exception):
+                raise found(text) from None
+            raise
+
+    call.__name__ = call.__qualname__ = name.rsplit(".", 1)[-1]
+    call.__doc__ = f"week14's {name}, computed by the grader's checker."
+    return call
+
+
+def answer_borrower(line: bytes, allowed: set[str]) -> bytes:
+    """The checker's answer to one :func:`borrowed` call (a line of base64 text): the
+    result of week14's own ``name`` if it is one of ``allowed`` (what the running test
+    lends), computed here, in the trusted process."""
+    try:
+        request = decode(base64.b64decode(line.strip(), validate=True))
+        name = request["name"]
+        if name not in allowed:
+            raise PermissionError(f"{name} is not lent to the student's code now")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            result = lend(resolve(name))(*request["args"], **request["kwargs"])
+        body = encode({"ok": result})
+    except Exception as err:  # noqa: BLE001 - the student's code gets it as an exception
+        body = encode({"failed": _clip(f"{type(err).__name__}: {err}")})
+    return base64.b64encode(body.encode()).decode("ascii").encode() + b"\n"
 
 
 def lend(obj: Any) -> Any:
@@ -643,10 +706,21 @@ def _target(namespace: dict, ref: dict) -> tuple[Any, str]:
     return obj, label
 
 
+_LENDER = "__week14_lender__"
+
+
+def _week14_object(namespace: dict, name: str) -> Any:
+    """week14's ``name`` for the student's code: borrowed from the checker when
+    grading (it is stripped here), else week14's own, lent (:func:`lend`)."""
+    if _LENDER in namespace:
+        return borrowed(name, namespace[_LENDER])
+    return lend(resolve(name))
+
+
 def _object(namespace: dict, record: dict) -> Any:
     """The object a request's argument names: a handle, a notebook name or week14's."""
     if "week14" in record:
-        return resolve(record["week14"])
+        return _week14_object(namespace, record["week14"])
     return _target(namespace, record)[0]
 
 
@@ -686,7 +760,9 @@ def serve(text: str, namespace: dict) -> str:
     - ``{"op": "bind", "names": {name: week14 name}}`` and ``{"op": "unbind"}``: what
       :func:`replaced` does in this kernel;
     - ``{"op": "model", "target": ref}``: a week14 model as plain data
-      (:func:`model_spec`).
+      (:func:`model_spec`);
+    - ``{"op": "strip", "names": [...], "lender": path}``: :func:`strip` them, and from
+      now on lend week14's objects as :func:`borrowed` from the checker at ``path``.
     """
     try:
         request = decode(base64.b64decode(text), lambda record: _object(namespace, record))
@@ -709,8 +785,12 @@ def serve(text: str, namespace: dict) -> str:
         elif op == "bind":
             namespace.setdefault(_SAVED, []).append(
                 {name: namespace.get(name, _MISSING) for name in request["names"]})
-            namespace.update({name: lend(resolve(target))
+            namespace.update({name: _week14_object(namespace, target)
                               for name, target in request["names"].items()})
+            result = None
+        elif op == "strip":
+            strip(request["names"])
+            namespace[_LENDER] = request["lender"]
             result = None
         elif op == "unbind":
             for name, value in namespace[_SAVED].pop().items():
