@@ -176,3 +176,42 @@ def test_models_cross_as_week14_layers_only():
     np.testing.assert_array_equal(copy.predict(x), model.predict(x))
     with pytest.raises(RemoteFailed, match="expected a week14.model.Sequential"):
         grading.as_model(student({"model": object()}, "model"))
+
+
+def test_the_checker_computes_only_what_a_test_lends():
+    ask = remote.pack_request({"name": "week14.activations.sigmoid", "args": (0.0,),
+                               "kwargs": {}}).encode()
+    lent = remote.answer_borrower(ask, {"week14.activations.sigmoid"}).decode()
+    assert remote.unpack_response(lent.strip()) == 0.5
+    refused = remote.answer_borrower(ask, {"week14.activations.tanh"}).decode()
+    with pytest.raises(RemoteFailed, match="PermissionError"):
+        remote.unpack_response(refused.strip())
+
+
+def test_stripped_references_cannot_be_called_wrapped_or_copied():
+    """In a process of its own: stripping is for good (a graded kernel's whole life)."""
+    import subprocess
+    import sys
+
+    script = (
+        "import types, functools\n"
+        "from week14 import activations, remote\n"
+        "from week14.schedules import ReduceLROnPlateau\n"
+        "remote.strip(['week14.activations.sigmoid', 'week14.schedules.ReduceLROnPlateau'])\n"
+        "tries = [lambda: activations.sigmoid(0.0),\n"
+        "         lambda: functools.partial(activations.sigmoid)(0.0),\n"
+        "         lambda: types.FunctionType(activations.sigmoid.__code__, {})(0.0),\n"
+        "         lambda: remote.lend(activations.sigmoid)(0.0),\n"
+        "         lambda: type('P', (ReduceLROnPlateau,), {})(0.1)]\n"
+        "for attempt in tries:\n"
+        "    try:\n"
+        "        attempt()\n"
+        "        print('computed')\n"
+        "    except remote.ReferenceCalled as err:\n"
+        "        print('refused', err.qualname)\n"
+        "print(activations.tanh(0.0))\n")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         check=True).stdout.split("\n")
+    assert out[:5] == ["refused week14.activations.sigmoid"] * 4 + [
+        "refused week14.schedules.ReduceLROnPlateau"]
+    assert out[5] == "0.0"  # what is not stripped works
