@@ -205,15 +205,22 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
 
 
 class ReferenceCalled(RuntimeError):
-    """An answer called (or subclassed, or wrapped) week14's own implementation."""
+    """An answer called (or subclassed, or wrapped) week14's own implementation; or,
+    when grading, other code of a cell (a self-test line, a teaching cell an answer
+    needs) reached one that grading has taken out of the student's kernel."""
 
     def __init__(self, qualname: str):
-        super().__init__(f"this answer calls week14's own {qualname}; the exercise is to "
-                         "write it yourself with NumPy")
-        self.qualname = qualname
         calls = _REFERENCE_CALLS.get()
-        if calls is not None:
+        if calls is None:  # not inside a call of a graded function
+            message = (f"week14's {qualname} is not available while this notebook is "
+                       "graded (it implements one of its exercises), so this line did not "
+                       "run; it costs nothing, your answers are graded by the tests")
+        else:
+            message = (f"this answer calls week14's own {qualname}; the exercise is to "
+                       "write it yourself with NumPy")
             calls.append(qualname)
+        super().__init__(message)
+        self.qualname = qualname
 
 
 #: Every week14 name in :data:`FORBIDDEN`: a name the student's process reports is shown
