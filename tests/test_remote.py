@@ -143,6 +143,8 @@ def test_forbidden_references_fail_over_the_line_and_are_restored():
     with pytest.raises(grading.CheckFailed, match="calls week14's own"):
         grading.check_function(student(namespace, "sigmoid"), activations.sigmoid,
                                [(0.0,)])
+    with pytest.raises(remote.ReferenceCalled, match="calls week14's own"):
+        student(namespace, "sigmoid")(0.0)  # a direct call, as in check_array(sigmoid(0.0))
     assert activations.sigmoid(0.0) == 0.5
 
 

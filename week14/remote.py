@@ -209,16 +209,17 @@ class ReferenceCalled(RuntimeError):
     when grading, other code of a cell (a self-test line, a teaching cell an answer
     needs) reached one that grading has taken out of the student's kernel."""
 
-    def __init__(self, qualname: str):
+    def __init__(self, qualname: str, graded_call: bool = False):
         calls = _REFERENCE_CALLS.get()
-        if calls is None:  # not inside a call of a graded function
+        if calls is None and not graded_call:  # not inside a call of a graded function
             message = (f"week14's {qualname} is not available while this notebook is "
                        "graded (it implements one of its exercises), so this line did not "
                        "run; it costs nothing, your answers are graded by the tests")
         else:
             message = (f"this answer calls week14's own {qualname}; the exercise is to "
                        "write it yourself with NumPy")
-            calls.append(qualname)
+            if calls is not None:
+                calls.append(qualname)
         super().__init__(message)
         self.qualname = qualname
 
@@ -617,7 +618,7 @@ class Remote:
             print(f"note: {self._label} warned {warning}")
         if outcome.reference:
             raise ReferenceCalled(outcome.reference if outcome.reference in KNOWN_REFERENCES
-                                  else "implementation of this exercise")
+                                  else "implementation of this exercise", graded_call=True)
         if outcome.error:
             raise StudentError(self._label, outcome)
         return outcome.value
