@@ -61,25 +61,13 @@ def _error(cell: NotebookNode, ename: str, evalue: str) -> None:
                                    traceback=[f"{ename}: {evalue}"]))
 
 
-def _clip_outputs(cell: NotebookNode, untrusted: bool) -> None:
-    """Keep at most :data:`MAX_CELL_OUTPUT` characters of a cell's text output, and of
-    an ``untrusted`` cell's rich outputs only :data:`SAFE_MIME_TYPES`."""
-    budget = MAX_CELL_OUTPUT
-    kept = []
+def _keep_safe_outputs(cell: NotebookNode) -> None:
+    """Of the rich outputs of a cell the student's kernel ran keep only
+    :data:`SAFE_MIME_TYPES` (their size is bounded as they arrive: BoundedClient)."""
     for output in cell.get("outputs", []):
-        if untrusted and "data" in output:
+        if "data" in output:
             output.data = {k: v for k, v in output.data.items() if k in SAFE_MIME_TYPES}
             output.metadata = {}
-        if output.output_type == "stream":
-            text = output.text if isinstance(output.text, str) else "".join(output.text)
-            if len(text) > budget:
-                output.text = text[:max(budget, 0)] + (
-                    f"\n[output cut: more than {MAX_CELL_OUTPUT:,} characters]\n")
-                kept.append(output)
-                break
-            budget -= len(text)
-        kept.append(output)
-    cell.outputs = kept
 
 
 class BoundedClient(NotebookClient):
@@ -138,7 +126,8 @@ async def _run_cell(side: Side, cell: NotebookNode, index: int, deadline: float,
         _error(cell, "DeadKernelError", side.dead)
     finally:
         side.seconds += time.perf_counter() - start
-    _clip_outputs(cell, untrusted=side.name == "student")
+    if side.name == "student":
+        _keep_safe_outputs(cell)
 
 
 async def _bind(checker: Side, names: list[str]) -> None:
