@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import shutil
-import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -61,6 +60,8 @@ class StudentJob:
     readable: tuple[str, ...]  # folders the kernels must read
     limits: Limits
     checker: ZygoteAddress  # the run's checker zygote (see Course.grade)
+    run: str  # the grading run's name: its control groups' prefix
+    scratch: Path  # the run's folder for the sandboxes' working folders
 
     @property
     def wall(self) -> int:
@@ -79,6 +80,7 @@ class NotebookResult:
     scores: dict[str, list[float]] = field(default_factory=dict)  # test -> [score, max]
     flags: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)  # phase -> seconds
+    isolation: str = ""  # what held the student's code (sandbox.Isolation.describe)
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -128,16 +130,27 @@ def output_flags(nb: NotebookNode, name: str, limits: Limits) -> list[str]:
 
 def grade_student(job: StudentJob) -> list[NotebookResult]:
     """Grade one student's notebooks: their kernels forked in one sandbox, the
-    checkers' by the run's checker zygote."""
-    from autograder.sandbox import Zygote, prepare_workdir
+    checkers' by the run's checker zygote. A notebook whose grading raises is recorded
+    with a flag (scored 0 for now) and the next one is graded in a fresh sandbox."""
+    from autograder.sandbox import Zygote, isolation, prepare_workdir, scratch_folder
 
+    results = []
     # The kernels' folder holds their Unix sockets, whose paths may not exceed 107
-    # bytes: a short temporary folder, not one deep in the course folder.
-    with tempfile.TemporaryDirectory(prefix="week14-") as folder:
-        prepare_workdir(Path(folder))
-        with Zygote(Path(folder), hidden=list(job.hidden), readable=list(job.readable),
-                    memory=job.limits.memory, wall=job.wall) as student:
-            return [grade(notebook, student, job.checker) for notebook in job.notebooks]
+    # bytes: a short folder under the run's, not one deep in the course folder.
+    with scratch_folder(job.scratch, job.limits.disk) as folder:
+        prepare_workdir(folder)
+        with Zygote(folder, hidden=list(job.hidden), readable=list(job.readable),
+                    limits=job.limits, wall=job.wall, run=job.run) as student:
+            for notebook in job.notebooks:
+                try:
+                    result = grade(notebook, student, job.checker)
+                except Exception as err:  # noqa: BLE001 - this notebook's, not the class's
+                    student.stop()
+                    result = _failed(notebook, f"the grader failed ({type(err).__name__}: "
+                                               f"{str(err)[:300]}); run grade again")
+                result.isolation = isolation().describe(job.limits)
+                results.append(result)
+    return results
 
 
 def grade(job: Job, student: Zygote, checker: ZygoteAddress) -> NotebookResult:
@@ -171,8 +184,13 @@ def grade(job: Job, student: Zygote, checker: ZygoteAddress) -> NotebookResult:
         student.start()
         student.ready()
         result.timings["sandbox start"] = time.perf_counter() - sandbox_start
+    killed = student.killed_for_memory()
     run = asyncio.run(run_notebook(prepared, student.address, checker, job.limits))
     result.timings.update(run.timings)
+    if student.killed_for_memory() > killed:
+        result.flags.append(f"{name}: its processes together used more than "
+                            f"{job.limits.memory // 2**20} MiB of memory; the largest was "
+                            "killed")
     scoring = time.perf_counter()
     nb = prepared.notebook
     scores = {}

@@ -29,11 +29,16 @@ COURSE_ENV = "WEEK14_COURSE"
 
 @dataclass(frozen=True)
 class Limits:
-    """Limits for one student's notebook while it is graded (see autograder/sandbox.py)."""
+    """Limits for one student's notebooks while they are graded (see
+    autograder/sandbox.py; :func:`autograder.sandbox.isolation` says which hold here)."""
 
-    cell: int = 60  # seconds per cell (nbgrader interrupts the cell)
+    cell: int = 60  # seconds per cell (the cell is interrupted)
     notebook: int = 300  # seconds for a whole notebook (the kernel is killed)
-    memory: int = 2 * 1024**3  # bytes of address space for the kernel
+    memory: int = 2 * 1024**3  # bytes: each process's address space, and the memory
+    #                            of all the student's processes together
+    tasks: int = 256  # processes and threads of a student's sandbox together
+    disk: int = 256 * 1024**2  # bytes of files: the working folder, /tmp and /dev/shm each
+    cpus: float = 1.0  # cores of CPU time for all of a student's processes
 
 
 @contextmanager

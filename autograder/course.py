@@ -28,6 +28,7 @@ import fcntl
 import hashlib
 import json
 import os
+import secrets
 import shutil
 import tempfile
 import time
@@ -37,6 +38,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
+from autograder import cgroup
 from autograder.autograde import Job, NotebookResult, StudentJob, file_digest, run_jobs
 from autograder.config import (
     ASSIGNMENT,
@@ -48,7 +50,14 @@ from autograder.config import (
     nbgrader_config,
     quiet_nbgrader,
 )
-from autograder.sandbox import LIBRARY, Zygote, prepare_workdir, readable_paths
+from autograder.sandbox import (
+    LIBRARY,
+    Zygote,
+    isolation,
+    prepare_workdir,
+    readable_paths,
+    unmount_under,
+)
 
 #: Key of the PostgreSQL advisory lock that graders sharing a gradebook take in turn.
 _ADVISORY_LOCK = 1414_2026
@@ -261,27 +270,40 @@ class Course:
         return todo
 
     def _hidden(self) -> tuple[str, ...]:
-        """Folders a student's kernel must not see."""
+        """Folders a student's kernel must not see: its sandbox shows only Python and
+        the grader's package, and covers these where those hold them."""
         hidden = {str(self.root), str(SOURCE_DIR), str(REPO / ".git"), str(LIBRARY)}
         if self.db_url.startswith("sqlite:///"):
             hidden.add(str(Path(self.db_url.removeprefix("sqlite:///")).parent))
         return tuple(sorted(p for p in hidden if Path(p).exists()))
 
     def grade(self, todo: list[tuple[str, str]] | None = None, *, jobs: int = 1,
-              on_result: Callable[[NotebookResult], None] | None = None
-              ) -> list[NotebookResult]:
+              on_result: Callable[[NotebookResult], None] | None = None,
+              allow_unsandboxed: bool = False) -> list[NotebookResult]:
         """Grade (student, notebook) pairs (default: all pending), a student's notebooks
         in one sandbox, ``jobs`` students at a time in worker processes; store the
-        scores in the class gradebook (only this process writes it); return the
-        results in order."""
+        scores in the class gradebook (only this process writes it) as each student
+        is done; return the results in order.
+
+        Refuses (RuntimeError) where the sandbox cannot be built, unless
+        ``allow_unsandboxed``. However it ends (an exception, KeyboardInterrupt,
+        SIGTERM turned into one by the command line), nothing of the run is left
+        running: its workers, sandboxes (their control groups) and kernels are killed,
+        what was graded is kept, and :meth:`pending` gives what is left."""
         todo = self.pending() if todo is None else todo
         if not todo:
             return []
         if jobs < 1:
             raise ValueError(f"jobs must be at least 1, got {jobs}")
+        problem = isolation().sandbox
+        if problem is not None and not allow_unsandboxed:
+            raise RuntimeError(
+                f"refusing to grade without a sandbox: {problem}. Fix that, or grade "
+                "anyway with `grade --allow-unsandboxed` (a submission could then read "
+                "and change the grader's files; the summary will say so)")
         self.sync_assignment()
         self.backup_gradebook()
-        hidden, readable = self._hidden(), tuple(readable_paths(REPO))
+        hidden, readable = self._hidden(), tuple(readable_paths())
         by_student: dict[str, list[Job]] = {}
         points = {nb: test_points(SOURCE_DIR / ASSIGNMENT / f"{nb}.ipynb") for _, nb in todo}
         for s, nb in todo:
@@ -299,16 +321,24 @@ class Course:
             if on_result:
                 on_result(result)
 
-        with tempfile.TemporaryDirectory(prefix="week14-checker-") as folder:
-            prepare_workdir(Path(folder))
+        run = f"week14-{os.getpid()}-{secrets.token_hex(3)}"
+        scratch = Path(tempfile.mkdtemp(prefix=f"{run}-"))
+        try:
+            checker_folder = scratch / "checker"
+            prepare_workdir(checker_folder)
             walls = sum(self.limits.notebook * len(nbs) + 60 for nbs in by_student.values())
-            with Zygote(Path(folder), hidden=[], readable=[], memory=self.limits.memory,
+            with Zygote(checker_folder, hidden=[], readable=[], limits=self.limits,
                         wall=walls + 600, sandboxed=False) as checker:
                 checker.start()
                 checker.ready()
                 work = [StudentJob(s, tuple(jobs_), hidden, readable, self.limits,
-                                   checker.address) for s, jobs_ in by_student.items()]
+                                   checker.address, run, scratch)
+                        for s, jobs_ in by_student.items()]
                 run_jobs(work, jobs, record)
+        finally:
+            cgroup.remove_run(run)
+            unmount_under(scratch)
+            shutil.rmtree(scratch, ignore_errors=True)
         return [done[key] for key in todo]
 
     def backup_gradebook(self) -> Path | None:

@@ -29,10 +29,13 @@ from nbformat.v4 import new_output
 
 from autograder.config import Limits
 from autograder.notebook import Prepared
-from autograder.sandbox import ZygoteAddress, ZygoteKernelManager
+from autograder.sandbox import (
+    MAX_CELL_OUTPUT,
+    MAX_NOTEBOOK_OUTPUT,
+    ZygoteAddress,
+    ZygoteKernelManager,
+)
 
-#: Output kept per cell, in characters of text (the rest is cut with a note).
-MAX_CELL_OUTPUT = 100_000
 #: What of a rich output of the student's kernel is kept: never HTML or JavaScript,
 #: which the instructor's browser would run when opening the feedback.
 SAFE_MIME_TYPES = ("text/plain", "image/png")
@@ -72,24 +75,30 @@ def _keep_safe_outputs(cell: NotebookNode) -> None:
 
 class BoundedClient(NotebookClient):
     """nbclient's client that keeps at most about :data:`MAX_CELL_OUTPUT` characters
-    of a cell's outputs while it runs (an output flood is dropped as it arrives, never
-    held whole), with a note where it was cut."""
+    of a cell's outputs and :data:`MAX_NOTEBOOK_OUTPUT` of all its cells' while they
+    run (an output flood is dropped as it arrives, never held whole), with a note where
+    it was cut."""
 
     _kept: dict[int, int]  # characters of output kept so far, by cell
 
     def output(self, outs: list[NotebookNode], msg: dict, display_id: str | None,
                cell_index: int) -> NotebookNode | None:
-        if not hasattr(self, "_kept") or not outs:
-            self._kept = {**getattr(self, "_kept", {}), cell_index: 0}
-        kept = self._kept.get(cell_index, 0)
+        if not hasattr(self, "_kept"):
+            self._kept = {}
+        if not outs:
+            self._kept[cell_index] = 0
+        kept, total = self._kept.get(cell_index, 0), sum(self._kept.values())
+        if kept > MAX_CELL_OUTPUT or total > MAX_NOTEBOOK_OUTPUT:
+            return None
         size = len(json.dumps(msg.get("content", {})))
-        if kept > MAX_CELL_OUTPUT:
-            return None
         self._kept[cell_index] = kept + size
-        if kept + size > MAX_CELL_OUTPUT:
-            outs.append(new_output("stream", name="stdout", text=(
-                f"\n[output cut: more than {MAX_CELL_OUTPUT:,} characters]\n")))
-            return None
+        for limit, what in ((MAX_CELL_OUTPUT, kept), (MAX_NOTEBOOK_OUTPUT, total)):
+            if what + size > limit:
+                scope = "cell" if limit == MAX_CELL_OUTPUT else "notebook's cells together"
+                outs.append(new_output("stream", name="stdout", text=(
+                    f"\n[output cut: this {scope} printed more than {limit:,} "
+                    "characters]\n")))
+                return None
         return super().output(outs, msg, display_id, cell_index)
 
 

@@ -81,6 +81,7 @@ def sandbox_env(workdir: str) -> dict[str, str]:
 
 
 _PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process gets when its parent dies
+_PR_SET_CHILD_SUBREAPER = 36  # prctl(2): orphaned descendants become our children
 
 
 def _kernel(argv: list[str]) -> None:
@@ -106,8 +107,47 @@ def _kernel(argv: list[str]) -> None:
         os._exit(code)
 
 
-def _supervise(connection: socket.socket, pid: int) -> None:
-    """Wait for the kernel ``pid`` or for its requester to go; tell it the exit code."""
+def _children() -> set[int]:
+    """This process's child processes (from ``/proc``: the ``ppid`` of every process)."""
+    me, found = os.getpid(), set()
+    for entry in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{entry}/stat") as fh:
+                stat = fh.read()
+        except OSError:  # not a process, or gone
+            continue
+        if int(stat.rpartition(")")[2].split()[1]) == me:
+            found.add(int(entry))
+    return found
+
+
+class Kernels:
+    """The kernels a zygote forked and still waits for; what else is its child is
+    left over from a kernel that ended (a process it started in a new session, say:
+    the zygote is a *subreaper*, so orphans of its kernels become its children)."""
+
+    def __init__(self) -> None:
+        self.running: set[int] = set()
+        self.lock = threading.Lock()
+
+    def sweep(self) -> None:
+        """Kill and reap every child that is not a running kernel."""
+        with self.lock:
+            for _ in range(100):
+                strays = _children() - self.running
+                if not strays:
+                    return
+                for pid in strays:
+                    try:
+                        os.kill(pid, signal.SIGKILL)
+                        os.waitpid(pid, 0)
+                    except (ProcessLookupError, ChildProcessError):
+                        pass
+
+
+def _supervise(connection: socket.socket, pid: int, kernels: Kernels) -> None:
+    """Wait for the kernel ``pid`` or for its requester to go; tell it the exit code;
+    then kill what the kernel left behind."""
     with connection:
         pidfd = os.pidfd_open(pid)
         try:
@@ -115,6 +155,9 @@ def _supervise(connection: socket.socket, pid: int) -> None:
             if connection in ready and pidfd not in ready:  # the requester was killed
                 os.killpg(pid, signal.SIGKILL)
             _, status = os.waitpid(pid, 0)
+            with kernels.lock:
+                kernels.running.discard(pid)
+            kernels.sweep()
             try:
                 connection.sendall(f"{os.waitstatus_to_exitcode(status)}\n".encode())
             except OSError:
@@ -137,6 +180,8 @@ def serve(path: str, *, checker: bool = False) -> None:
         for module in pkgutil.walk_packages(week14.__path__, "week14."):
             importlib.import_module(module.name)
         shutil.rmtree(copy)
+    ctypes.CDLL(None).prctl(_PR_SET_CHILD_SUBREAPER, 1)
+    kernels = Kernels()
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     server.bind(path)
     server.listen(16)
@@ -144,12 +189,15 @@ def serve(path: str, *, checker: bool = False) -> None:
         connection, _ = server.accept()
         with connection.makefile("r") as lines:
             request = json.loads(lines.readline())
-        pid = os.fork()
-        if pid == 0:
-            server.close()
-            connection.close()
-            _kernel(request["argv"])
-        threading.Thread(target=_supervise, args=(connection, pid), daemon=True).start()
+        with kernels.lock:  # a sweep never sees a kernel before it is counted
+            pid = os.fork()
+            if pid == 0:
+                server.close()
+                connection.close()
+                _kernel(request["argv"])
+            kernels.running.add(pid)
+        threading.Thread(target=_supervise, args=(connection, pid, kernels),
+                         daemon=True).start()
 
 
 def connect(path: str, argv: list[str]) -> int:

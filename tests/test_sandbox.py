@@ -8,10 +8,13 @@ Each test runs tiny notebooks through nbclient with the grader's
 from __future__ import annotations
 
 import gc
+import shutil
 import socket
+import tempfile
 import subprocess
 import time
 import warnings
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -20,12 +23,12 @@ from nbclient.exceptions import DeadKernelError
 from nbformat.v4 import new_code_cell, new_notebook
 from traitlets.config import Config
 
-from autograder.config import REPO, SOURCE_DIR
+from autograder.config import REPO, SOURCE_DIR, Limits
 from autograder.sandbox import (
     LIBRARY,
     Zygote,
     ZygoteKernelManager,
-    bwrap_works,
+    isolation,
     prepare_workdir,
     readable_paths,
 )
@@ -33,7 +36,7 @@ from autograder.sandbox import (
 
 def test_bubblewrap_is_available_here():
     """`make test` installs Debian's bubblewrap; without it grading is not isolated."""
-    assert bwrap_works()
+    assert isolation().sandbox is None
 
 
 @pytest.fixture
@@ -50,7 +53,7 @@ def student_sandbox(tmp_path, secret, *, memory: int = 2 * 1024**3, wall: int = 
     workdir = tmp_path / "k"  # short: it holds the kernels' Unix sockets
     prepare_workdir(workdir)
     zygote = Zygote(workdir, hidden=[str(secret), str(SOURCE_DIR), str(LIBRARY)],
-                    readable=readable_paths(REPO), memory=memory, wall=wall)
+                    readable=readable_paths(), limits=Limits(memory=memory), wall=wall)
     zygote.start()
     zygote.ready()
     return zygote
@@ -100,9 +103,44 @@ def test_kernel_cannot_see_the_course_or_the_solutions(tmp_path, secret):
              f"import os; print(sorted(os.listdir({str(secret)!r})))",
              f"print(open({str(secret / 'gradebook.db')!r}).read())",
              f"print(os.listdir({str(SOURCE_DIR)!r}))")
-    assert output(nb.cells[0]).strip() == "[]"
-    assert "FileNotFoundError" in output(nb.cells[1])
-    assert output(nb.cells[2]).strip() == "[]"
+    for cell in nb.cells:
+        assert "FileNotFoundError" in output(cell)
+
+
+def test_kernel_sees_only_python_and_the_system(tmp_path, secret):
+    """A minimal view of the host: no home folders, no /run (the host's sockets, e.g.
+    PostgreSQL's), no /var, no other folder of the repository (an LMS download or a
+    gradebook kept anywhere else stays out of reach); Python, NumPy and the system's
+    libraries are there, read-only."""
+    probe = Path(tempfile.mkdtemp(prefix="week14-lms-", dir="/var/tmp"))
+    (probe / "grades.csv").write_text("alice,100")
+    try:
+        nb = run(tmp_path, secret,
+                 "import os\nprint(sorted(os.listdir('/')))",
+                 f"print(os.path.exists({str(probe)!r}), os.path.exists('/run'), "
+                 f"os.path.exists({str(REPO / 'README.md')!r}), "
+                 "os.path.exists('/etc/passwd'))",
+                 "import numpy, sys\nprint(numpy.ones(2).sum(), sys.prefix)",
+                 "import socket\ns = socket.socket(socket.AF_UNIX)\ntry:\n"
+                 "    s.connect('/run/postgresql/.s.PGSQL.5432')\nexcept OSError as e:\n"
+                 "    print(type(e).__name__)",
+                 "open('/usr/new-file', 'w')",
+                 f"open({str(REPO / 'new-file')!r}, 'w')",
+                 "open('/dev/new-file', 'w')",
+                 "open('/new-file', 'w')",
+                 "open('/dev/null', 'w').write('fine'); open('/tmp/x', 'w').write('fine');"
+                 "open('/dev/shm/x', 'w').write('fine'); print('writable')")
+    finally:
+        shutil.rmtree(probe)
+    top = set(eval(output(nb.cells[0])))  # noqa: S307 - a list of names printed by us
+    assert top <= {"usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32", "etc", "dev",
+                   "proc", "tmp", "root", "work", "opt", "home"}, top
+    assert output(nb.cells[1]).split() == ["False"] * 4
+    assert output(nb.cells[2]).split()[0] == "2.0"
+    assert "FileNotFoundError" in output(nb.cells[3])
+    for cell in nb.cells[4:8]:
+        assert "Read-only file system" in output(cell)
+    assert output(nb.cells[8]).strip() == "writable"
 
 
 def test_kernel_cannot_write_outside_its_folder(tmp_path, secret):
