@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import tempfile
 from pathlib import Path
@@ -54,6 +55,10 @@ def cmd_collect(args: argparse.Namespace) -> int:
     return 0
 
 
+def _stop_on_sigterm(signum, frame) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def cmd_grade(args: argparse.Namespace) -> int:
     from tqdm.auto import tqdm
 
@@ -68,13 +73,28 @@ def cmd_grade(args: argparse.Namespace) -> int:
         which = f"in shard {shard} " if shard else ""
         print(f"every submission {which}is already graded (use --force to grade again)")
         return 0
-    print(isolation())
-    with tqdm(total=len(todo), desc="grading", unit="notebook", disable=args.quiet) as bar:
-        def done(result) -> None:
-            bar.set_postfix_str(f"{result.student}/{result.notebook}")
-            bar.update()
+    print(f"isolation: {isolation().describe(course.limits)}")
+    finished = []
+    # SIGTERM (a scheduler's, `kill`) stops grading as Ctrl-C does: nothing is left
+    # running, and what was graded is kept (Course.grade).
+    previous = signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    try:
+        with tqdm(total=len(todo), desc="grading", unit="notebook",
+                  disable=args.quiet) as bar:
+            def done(result) -> None:
+                finished.append(result)
+                bar.set_postfix_str(f"{result.student}/{result.notebook}")
+                bar.update()
 
-        results = course.grade(todo, jobs=args.jobs, on_result=done)
+            results = course.grade(todo, jobs=args.jobs, on_result=done,
+                                   allow_unsandboxed=args.allow_unsandboxed)
+    except KeyboardInterrupt:
+        print(f"grading stopped: {len(finished)} of {len(todo)} notebook(s) graded and "
+              f"kept; run grade again to grade the other {len(todo) - len(finished)}",
+              file=sys.stderr)
+        return 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     students = {r.student for r in results}
     flagged = {r.student for r in results if r.flags}
     print(f"graded {len(results)} notebook(s) of {len(students)} student(s); "
@@ -91,19 +111,21 @@ def cmd_feedback(args: argparse.Namespace) -> int:
     if unknown:
         raise ValueError(f"no graded submission for {', '.join(unknown)}; graded students: "
                          f"{', '.join(graded)}")
-    written = 0
+    written, failed = 0, []
     for student in students:
         if not any(course.autograded_dir(student).glob("*.ipynb")):
             print(f"no feedback for {student}: none of their notebooks could be run "
                   "(see the flags in `summary`)")
             continue
-        result = course.generate_feedback(student)
-        if not result["success"]:
-            raise RuntimeError(f"nbgrader could not write feedback for {student}:\n"
-                               f"{result.get('error') or result.get('log')}")
-        written += 1
+        if course.generate_feedback(student)["success"]:
+            written += 1
+        else:
+            failed.append(student)
     print(f"feedback written to {course.root / 'feedback'} for {written} student(s)")
-    return 0
+    if failed:
+        print(f"no feedback for {len(failed)} student(s), {', '.join(failed)}: the reason "
+              "is in `summary`; the others' feedback is written", file=sys.stderr)
+    return 1 if failed else 0
 
 
 def _scores(course):
@@ -132,12 +154,13 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_summary(args: argparse.Namespace) -> int:
     from autograder.report import histogram, summary_lines
-    from autograder.sandbox import isolation
 
     course = _course(args)
     scores = _scores(course)
     print("\n".join(summary_lines(scores, course.flags())))
-    print(f"\nisolation: {isolation()}")
+    print("\nisolation (what held the graded code):")
+    for what, count in course.isolation().items():
+        print(f"  {count} notebook(s): {what}")
     png = histogram(scores, course.root / "exports" / "histogram.png")
     print(f"\nhistogram of totals: {png}")
     return 0
@@ -154,14 +177,21 @@ def cmd_bundle(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from autograder.examples import write_examples
+    from autograder.sandbox import isolation
 
+    problem = isolation().sandbox
+    if problem is not None:
+        print("=" * 78 + f"\nTHIS DEMO GRADES WITHOUT A SANDBOX: {problem}.\nIts example "
+              "submissions are harmless; do not grade real ones here until that is "
+              "fixed.\n" + "=" * 78 + "\n")
     if args.course is None:
         args.course = tempfile.mkdtemp(prefix="week14-demo-")
     print(f"demo course: {args.course}\n")
     examples = Path(args.course) / "examples"
     write_examples(examples)
     steps = [(cmd_collect, {"path": str(examples)}),
-             (cmd_grade, {"force": False, "jobs": os.cpu_count() or 1, "shard": None}),
+             (cmd_grade, {"force": False, "jobs": os.cpu_count() or 1, "shard": None,
+                          "allow_unsandboxed": True}),
              (cmd_feedback, {"student": None}), (cmd_export, {}), (cmd_summary, {})]
     for step, extra in steps:
         print(f"== {step.__name__.removeprefix('cmd_')}")
@@ -198,6 +228,9 @@ def parser() -> argparse.ArgumentParser:
     grade.add_argument("--shard", metavar="INDEX/COUNT",
                        help="grade only slice INDEX of COUNT of the students (e.g. 1/2 and "
                             "2/2 on two machines sharing a PostgreSQL gradebook, --db-url)")
+    grade.add_argument("--allow-unsandboxed", action="store_true",
+                       help="grade even where the sandbox cannot be built (a submission "
+                            "could then read and change the grader's files)")
     add("feedback", cmd_feedback, "write feedback HTML for graded students"
         ).add_argument("--student", action="append", help="only this student (repeatable)")
     add("export", cmd_export, "write grades.csv (nbgrader) and a student x notebook CSV")

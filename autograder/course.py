@@ -240,9 +240,24 @@ class Course:
                 for path in sorted(self.graded_dir.glob("*.json"))}
 
     def flags(self) -> dict[str, list[str]]:
-        """Everything the instructor should look at, by student."""
-        return {s: [f for r in nbs.values() for f in r.flags]
-                for s, nbs in self.graded().items()}
+        """Everything the instructor should look at, by student: grading's flags and
+        what went wrong writing their feedback (:meth:`generate_feedback`)."""
+        flags = {s: [f for r in nbs.values() for f in r.flags]
+                 for s, nbs in self.graded().items()}
+        for path in sorted(self._feedback_problems.glob("*.txt")):
+            flags.setdefault(path.stem, []).append(path.read_text())
+        return flags
+
+    def isolation(self) -> dict[str, int]:
+        """What held the graded code (:meth:`autograder.sandbox.Isolation.describe`)
+        -> how many notebooks it held."""
+        counts: dict[str, int] = {}
+        for results in self.graded().values():
+            for result in results.values():
+                if result.digest != "missing":
+                    key = result.isolation or "not recorded (graded by an older grader)"
+                    counts[key] = counts.get(key, 0) + 1
+        return counts
 
     def _save_graded(self, result: NotebookResult) -> None:
         path = self._state_file(result.student)
@@ -379,6 +394,24 @@ class Course:
         shutil.rmtree(work, ignore_errors=True)
 
     # -- results -------------------------------------------------------------------
+    @property
+    def _feedback_problems(self) -> Path:
+        return self.state_dir / "feedback-problems"
+
     def generate_feedback(self, student: str) -> dict:
-        """Write the student's feedback HTML (hidden tests removed); nbgrader's result."""
-        return self.api.generate_feedback(ASSIGNMENT, student, force=True)
+        """Write the student's feedback HTML (hidden tests removed); nbgrader's result
+        (``success``, ``error``). Whatever goes wrong is that student's alone: it is
+        returned, not raised, and kept as a flag until their feedback is written."""
+        problem = self._feedback_problems / f"{student}.txt"
+        try:
+            result = self.api.generate_feedback(ASSIGNMENT, student, force=True)
+        except Exception as err:  # noqa: BLE001 - one student's, the class goes on
+            result = {"success": False, "error": f"{type(err).__name__}: {err}"}
+        if result["success"]:
+            problem.unlink(missing_ok=True)
+        else:
+            why = str(result.get("error") or result.get("log") or "no reason given")
+            problem.parent.mkdir(parents=True, exist_ok=True)
+            problem.write_text(f"feedback: nbgrader could not write it "
+                               f"({why.strip().splitlines()[-1][:300]}); run feedback again")
+        return result

@@ -62,6 +62,12 @@ SECOND = "01_feedforward"
 #: files outside the sandbox that attacks try to create
 OUTSIDE = (Path("/var/tmp/week14-hostile-probe"), REPO / "hostile-probe")
 CANARY_TEXT = "untouched"
+#: Limits of the grading here: small, so that the attacks on them stay cheap.
+LIMITS = Limits(cell=10, notebook=60, memory=2**30, tasks=128, disk=64 * 2**20)
+#: A word in the command line of a process an attack leaves running.
+BUSY = "week14-hostile-busy-child"
+#: A word in the scripts an attack tries to put in the instructor's browser.
+XSS = "week14-hostile-script"
 
 
 def exercise_test(answer: str) -> str:
@@ -381,6 +387,31 @@ ATTACKS: dict[str, Attack] = {
         "from IPython.display import display\n"
         "display({'text/plain': 'x' * 5_000_000}, raw=True)\n"),
     "error-flood": sigmoid_attack("raise ValueError('y' * 5_000_000)\n"),
+    # -- limits for the sandbox's whole process tree (LIMITS): memory, tasks, files
+    "fork-memory": sigmoid_attack(
+        "import os, time\nfor _ in range(6):\n    if os.fork() == 0:\n"
+        "        _w = np.ones(25 * 2**20)  # 200 MiB each, 1.4 GiB in all\n"
+        "        time.sleep(20)\n        os._exit(0)\n_w = np.ones(25 * 2**20)\n"
+        "time.sleep(3)\n",
+        flag="used more than"),
+    "fork-many": sigmoid_attack(
+        "import os, time\n_n = 0\ntry:\n    for _ in range(400):\n"
+        "        if os.fork() == 0:\n            time.sleep(15)\n            os._exit(0)\n"
+        "        _n += 1\nexcept OSError:\n    pass\nprint('forked', _n)\n"),
+    "fill-files": sigmoid_attack(
+        "_chunk = b'x' * 2**20\nfor _path in ('/tmp/fill', '/dev/shm/fill', 'fill', "
+        "'/fill', '/dev/fill'):\n    try:\n        with open(_path, 'wb') as _f:\n"
+        "            for _ in range(200):\n                _f.write(_chunk)\n"
+        "    except OSError as _e:\n        print('stopped', _path, _e.errno)\n"),
+    "setsid-busy-child": sigmoid_attack(
+        "import subprocess, sys\nsubprocess.Popen([sys.executable, '-c', 'while True: pass',"
+        f" {BUSY!r}], start_new_session=True)\n", also=(SECOND,)),
+    "html-script": sigmoid_attack(
+        "from IPython.display import HTML, display\n"
+        f"display(HTML('<script>alert({XSS!r})</script>'))\n"
+        "class _Page:\n    def _repr_html_(self):\n"
+        f"        return '<script>document.title = {XSS!r}</script>'\n\ndisplay(_Page())\n"),
+    "deep-unary-minus": sigmoid_attack("_v = " + "-" * 19_000 + "1\n"),
     # -- the notebook's other cells
     "edited-test": Attack({"nb04_sigmoid": WRONG}, edit=edit_test, flag="was edited"),
     "deleted-test": Attack({"nb04_sigmoid": WRONG}, edit=delete_test, flag="was deleted"),
@@ -499,10 +530,20 @@ def tree_digest(folder: Path) -> str:
     return h.hexdigest()
 
 
+def host_state() -> dict:
+    """What an attack could leave on the host: tmpfs memory (``Shmem``: /tmp, /dev/shm
+    and the working folders are tmpfs), free disk, files in the shared folders."""
+    meminfo = dict(line.split(":", 1) for line in Path("/proc/meminfo").read_text().splitlines())
+    return {"shmem": int(meminfo["Shmem"].split()[0]) * 1024,
+            "free disk": shutil.disk_usage("/tmp").free,
+            "files": {folder: set(os.listdir(folder)) for folder in ("/dev/shm", "/var/tmp")}}
+
+
 def grading_processes(marker: str) -> dict[int, str]:
     """Processes of this module's grading still alive: zygotes, their kernels and the
     kernels' commands, all of which name a folder under ``marker`` (the temporary
-    folder the grading was given); other gradings on this machine are not counted."""
+    folder the grading was given), and what an attack names ``BUSY``; other gradings on
+    this machine are not counted."""
     found = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit() or int(entry.name) == os.getpid():
@@ -511,7 +552,8 @@ def grading_processes(marker: str) -> dict[int, str]:
             command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
         except (OSError, UnicodeDecodeError):
             continue
-        if marker in command and ("autograder.zygote" in command or "ipykernel" in command):
+        if marker in command and ("autograder.zygote" in command or "ipykernel" in command
+                                  or marker == BUSY):
             found[int(entry.name)] = command.strip()
     return found
 
@@ -547,14 +589,15 @@ def graded(tmp_path_factory):
         for other in ATTACKS[student].also if student in ATTACKS else ():
             (incoming / student / f"{other}.ipynb").write_text(
                 student_notebook(f"{other}.ipynb", "perfect"))
-    course = Course(root / "course", limits=Limits(cell=10, notebook=60))
+    course = Course(root / "course", limits=LIMITS)
     report = collect(incoming, course.root / "submitted", {NOTEBOOK, SECOND})
     canary = course.root / "canary.txt"
     canary.write_text(CANARY_TEXT)
     todo = [(s, NOTEBOOK) for s in STUDENTS]
     todo += [(s, other) for s in STUDENTS if s in ATTACKS for other in ATTACKS[s].also]
     state = {"course": course, "report": report, "canary": canary, "secrets": found,
-             "solutions_before": tree_digest(SOURCE_DIR), "scratch": scratch}
+             "solutions_before": tree_digest(SOURCE_DIR), "scratch": scratch,
+             "host before": host_state()}
     try:
         with pytest.MonkeyPatch.context() as mp:
             mp.setenv("WEEK14_SECRET_CANARY", canary_value)
@@ -571,6 +614,9 @@ def graded(tmp_path_factory):
         while grading_processes(str(scratch)) and time.monotonic() < deadline:
             time.sleep(0.5)
         state["left running"] = grading_processes(str(scratch))
+        state["busy left"] = grading_processes(BUSY)
+        state["host after"] = host_state()
+        state["course size"] = sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
         yield state
     finally:
         for pid in grading_processes(str(scratch)):  # only this grading's, by id
@@ -684,3 +730,44 @@ def test_no_process_of_the_grading_is_left_running(graded):
     assert graded["left running"] == {}, (
         f"{len(graded['left running'])} processes left after grading, e.g. "
         f"{sorted(graded['left running'].values())[:3]}")
+
+
+def test_limits_hold_for_the_whole_process_tree(graded):
+    """Memory, processes and files are limited for all of a student's processes
+    together: forks stop below LIMITS.tasks, every file stops at LIMITS.disk (ENOSPC,
+    28) or cannot be written (read-only, 30), a child left running is gone."""
+    def printed(student: str) -> str:
+        path = graded["course"].autograded_dir(student) / f"{NOTEBOOK}.ipynb"
+        return output_text(nbformat.read(path, as_version=4))
+
+    forked = int(re.search(r"forked (\d+)", printed("fork-many")).group(1))
+    assert 20 < forked < LIMITS.tasks, forked
+    stopped = dict(re.findall(r"stopped (\S+) (\d+)", printed("fill-files")))
+    assert stopped == {"/tmp/fill": "28", "/dev/shm/fill": "28", "fill": "28", "/fill": "30",
+                       "/dev/fill": "30"}, stopped
+    assert graded["busy left"] == {}, graded["busy left"]
+
+
+def test_the_host_is_as_before(graded):
+    """Nothing written in a sandbox stays in the host's memory or disk: tmpfs memory
+    and free disk (less the course folder the grading wrote) within 32 MiB of before;
+    no new file in /dev/shm or /var/tmp (but the named semaphores of Python's
+    multiprocessing, ``sem.mp-*``, of the grader or of any other process here)."""
+    before, after = graded["host before"], graded["host after"]
+    assert after["shmem"] - before["shmem"] < 32 * 2**20, (before["shmem"], after["shmem"])
+    used = before["free disk"] - after["free disk"] - graded["course size"]
+    assert used < 32 * 2**20, f"{used / 2**20:.0f} MiB of disk used outside the course"
+    new = {folder: {name for name in after["files"][folder] - names
+                    if not name.startswith("sem.mp-")}
+           for folder, names in before["files"].items()}
+    assert new == {"/dev/shm": set(), "/var/tmp": set()}, new
+
+
+def test_no_script_from_a_submission_reaches_feedback_or_graded_notebooks(graded):
+    course = graded["course"]
+    pages = {page: page.read_text() for page in course.feedback_dir("html-script").glob("*.html")}
+    pages |= {page: output_text(nbformat.read(page, as_version=4))
+              for page in course.autograded_dir("html-script").glob("*.ipynb")}
+    assert len(pages) == 2
+    for page, text in pages.items():
+        assert not re.search(r"<script[^>]*>[^<]*" + XSS, text), page

@@ -8,10 +8,11 @@ Each test runs tiny notebooks through nbclient with the grader's
 from __future__ import annotations
 
 import gc
+import secrets
 import shutil
 import socket
-import tempfile
 import subprocess
+import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -254,3 +255,20 @@ def test_kernel_has_week14_but_not_its_source(tmp_path, secret):
     assert "Error" in output(nb.cells[1])
     assert "FileNotFoundError" in output(nb.cells[2])
     assert output(nb.cells[3]).strip() == "False"
+
+
+def test_a_process_a_kernel_leaves_running_ends_with_the_kernel(tmp_path, secret):
+    """A child started in a new session escapes the kernel's process group; when the
+    kernel ends, the zygote (a subreaper) kills it, before the student's next notebook."""
+    marker = f"week14-stray-{secrets.token_hex(4)}"
+    with student_sandbox(tmp_path, secret) as zygote:
+        nb = execute(zygote, "import subprocess, sys, time\n"
+                             "child = subprocess.Popen([sys.executable, '-c', 'while True: pass',"
+                             f" {marker!r}], start_new_session=True)\n"
+                             "time.sleep(0.5)\nprint(child.poll())")
+        assert output(nb.cells[0]).strip() == "None"  # it ran while the kernel did
+        deadline = time.monotonic() + 10
+        while subprocess.run(["pgrep", "-f", marker], capture_output=True).returncode == 0:
+            assert time.monotonic() < deadline, "the child outlived its kernel"
+            time.sleep(0.1)
+        assert zygote.running()
