@@ -81,6 +81,7 @@ class NotebookResult:
     flags: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)  # phase -> seconds
     isolation: str = ""  # what held the student's code (sandbox.Isolation.describe)
+    complete: bool = True  # False: the grader failed; `grade` grades it again
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -211,6 +212,7 @@ def _failed(job: Job, why: str) -> NotebookResult:
     result = NotebookResult(job.student, job.notebook, file_digest(job.submitted),
                             _zero_scores(job.points))
     result.flags.append(f"{job.notebook}: {why}; scored 0 for now")
+    result.complete = False
     return result
 
 

@@ -270,7 +270,8 @@ class Course:
 
     def pending(self, *, force: bool = False, shard: Shard | None = None
                 ) -> list[tuple[str, str]]:
-        """(student, notebook) pairs that are new or changed since last graded, of the
+        """(student, notebook) pairs that are new or changed since last graded, or
+        whose grading failed (the grader's own error, not the submission's), of the
         students in ``shard`` (default: all)."""
         done = self.graded()
         todo = []
@@ -280,7 +281,8 @@ class Course:
             for notebook in self.notebook_names():
                 previous = done.get(student, {}).get(notebook)
                 path = self.submission_dir(student) / f"{notebook}.ipynb"
-                if force or previous is None or previous.digest != file_digest(path):
+                if (force or previous is None or not previous.complete
+                        or previous.digest != file_digest(path)):
                     todo.append((student, notebook))
         return todo
 

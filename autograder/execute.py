@@ -73,33 +73,56 @@ def _keep_safe_outputs(cell: NotebookNode) -> None:
             output.metadata = {}
 
 
+#: Characters kept of an error or a stderr output past the bound: they are never
+#: dropped, since they decide a test cell's score (nbgrader.utils.determine_grade).
+KEPT_OF_A_FAILURE = 2_000
+
+
 class BoundedClient(NotebookClient):
     """nbclient's client that keeps at most about :data:`MAX_CELL_OUTPUT` characters
     of a cell's outputs and :data:`MAX_NOTEBOOK_OUTPUT` of all its cells' while they
     run (an output flood is dropped as it arrives, never held whole), with a note where
-    it was cut."""
+    it was cut. Past the bound, printed text is cut to what fits; errors and stderr
+    are cut short but always kept, so that a failing cell still fails."""
 
     _kept: dict[int, int]  # characters of output kept so far, by cell
+    _noted: set[int]  # cells whose output has been cut, with a note
 
     def output(self, outs: list[NotebookNode], msg: dict, display_id: str | None,
                cell_index: int) -> NotebookNode | None:
         if not hasattr(self, "_kept"):
-            self._kept = {}
+            self._kept, self._noted = {}, set()
         if not outs:
             self._kept[cell_index] = 0
-        kept, total = self._kept.get(cell_index, 0), sum(self._kept.values())
-        if kept > MAX_CELL_OUTPUT or total > MAX_NOTEBOOK_OUTPUT:
-            return None
-        size = len(json.dumps(msg.get("content", {})))
-        self._kept[cell_index] = kept + size
-        for limit, what in ((MAX_CELL_OUTPUT, kept), (MAX_NOTEBOOK_OUTPUT, total)):
-            if what + size > limit:
-                scope = "cell" if limit == MAX_CELL_OUTPUT else "notebook's cells together"
-                outs.append(new_output("stream", name="stdout", text=(
-                    f"\n[output cut: this {scope} printed more than {limit:,} "
-                    "characters]\n")))
-                return None
-        return super().output(outs, msg, display_id, cell_index)
+            self._noted.discard(cell_index)
+        kept = self._kept.get(cell_index, 0)
+        room = min(MAX_CELL_OUTPUT - kept, MAX_NOTEBOOK_OUTPUT - sum(self._kept.values()))
+        content = msg.get("content", {})
+        size = len(json.dumps(content))
+        if size <= room:
+            self._kept[cell_index] = kept + size
+            return super().output(outs, msg, display_id, cell_index)
+        if msg["msg_type"] == "error":
+            content = {**content, "evalue": str(content.get("evalue", ""))[:KEPT_OF_A_FAILURE],
+                       "traceback": [str(line)[:KEPT_OF_A_FAILURE]
+                                     for line in content.get("traceback", [])[-3:]]}
+        elif msg["msg_type"] == "stream":
+            limit = KEPT_OF_A_FAILURE if content.get("name") == "stderr" else max(room, 0)
+            content = {**content, "text": str(content.get("text", ""))[:limit]}
+        else:
+            content = None
+        self._kept[cell_index] = max(kept, MAX_CELL_OUTPUT) + 1  # full from now on
+        out = None
+        if content is not None and (content.get("text") != "" or msg["msg_type"] == "error"):
+            out = super().output(outs, {**msg, "content": content}, display_id, cell_index)
+        if cell_index not in self._noted:
+            self._noted.add(cell_index)
+            scope = ("cell" if room == MAX_CELL_OUTPUT - kept
+                     else "notebook's cells together")
+            limit = MAX_CELL_OUTPUT if scope == "cell" else MAX_NOTEBOOK_OUTPUT
+            outs.append(new_output("stream", name="stdout", text=(
+                f"\n[output cut: this {scope} printed more than {limit:,} characters]\n")))
+        return out
 
 
 def _client(nb: NotebookNode, zygote: ZygoteAddress, limits: Limits) -> NotebookClient:

@@ -264,3 +264,31 @@ def test_regrading_only_changed_submissions(tmp_path):
     [second] = course.grade()
     assert second.scores and all(score == top for score, top in second.scores.values())
     assert second.flags == []
+
+
+def test_a_grader_failure_is_that_notebooks_flag_and_is_graded_again(tmp_path):
+    """The grader's own error on one notebook (here: its release file is missing) costs
+    neither the student's other notebooks nor the class; that notebook stays pending,
+    and grading again grades it."""
+    from autograder.course import Course
+
+    second = sorted(NOTEBOOKS)[1]
+    course = Course(tmp_path / "course")
+    (tmp_path / "in" / "ada").mkdir(parents=True)
+    for name in (FIRST, second):
+        (tmp_path / "in" / "ada" / f"{name}.ipynb").write_text(
+            student_notebook(f"{name}.ipynb", "perfect"))
+    collect(tmp_path / "in", course.root / "submitted", NOTEBOOKS)
+    course.sync_assignment()
+    release = course.release_dir / f"{FIRST}.ipynb"
+    moved = release.rename(tmp_path / "moved.ipynb")
+    results = {r.notebook: r for r in course.grade([("ada", FIRST), ("ada", second)])}
+    assert any("the grader failed (FileNotFoundError" in f for f in results[FIRST].flags)
+    assert all(score == top for score, top in results[second].scores.values())
+    assert results[second].flags == []
+    graded = {("ada", FIRST), ("ada", second)}
+    assert [pair for pair in course.pending() if pair in graded] == [("ada", FIRST)]
+    moved.rename(release)
+    [again] = course.grade([("ada", FIRST)])
+    assert again.flags == [] and all(s == top for s, top in again.scores.values())
+    assert not graded & set(course.pending())

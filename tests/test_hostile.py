@@ -387,6 +387,12 @@ ATTACKS: dict[str, Attack] = {
         "from IPython.display import display\n"
         "display({'text/plain': 'x' * 5_000_000}, raw=True)\n"),
     "error-flood": sigmoid_attack("raise ValueError('y' * 5_000_000)\n"),
+    # A test cell whose error were dropped as too long would score: errors always stay.
+    "error-flood-in-call": Attack({"nb04_sigmoid": (
+        "def sigmoid(x):\n    raise ValueError('y' * 5_000_000)\n")}),
+    "stderr-flood-in-call": Attack({"nb04_sigmoid": (
+        "import sys\ndef sigmoid(x):\n    print('y' * 3_000_000, file=sys.stderr)\n"
+        "    return np.zeros(np.shape(x))\n")}),
     # -- limits for the sandbox's whole process tree (LIMITS): memory, tasks, files
     "fork-memory": sigmoid_attack(
         "import os, time\nfor _ in range(6):\n    if os.fork() == 0:\n"

@@ -25,8 +25,11 @@ from nbformat.v4 import new_code_cell, new_notebook
 from traitlets.config import Config
 
 from autograder.config import REPO, SOURCE_DIR, Limits
+from autograder.execute import BoundedClient
 from autograder.sandbox import (
     LIBRARY,
+    MAX_CELL_OUTPUT,
+    MAX_NOTEBOOK_OUTPUT,
     Zygote,
     ZygoteKernelManager,
     isolation,
@@ -60,16 +63,16 @@ def student_sandbox(tmp_path, secret, *, memory: int = 2 * 1024**3, wall: int = 
     return zygote
 
 
-def execute(zygote: Zygote, *sources: str, cell_timeout: int = 30, wall: int = 60
-            ) -> nbformat.NotebookNode:
+def execute(zygote: Zygote, *sources: str, cell_timeout: int = 30, wall: int = 60,
+            client: type[NotebookClient] = NotebookClient) -> nbformat.NotebookNode:
     """Run one notebook of ``sources`` in a kernel forked by ``zygote``."""
     config = Config()
     config.ZygoteKernelManager.update(workdir=str(zygote.workdir), zygote=zygote.socket,
                                          wall=wall)
     nb = new_notebook(cells=[new_code_cell(src) for src in sources])
-    NotebookClient(nb, kernel_manager_class=ZygoteKernelManager, config=config,
-                   kernel_name="python3", timeout=cell_timeout, allow_errors=True,
-                   interrupt_on_timeout=True).execute()
+    client(nb, kernel_manager_class=ZygoteKernelManager, config=config,
+           kernel_name="python3", timeout=cell_timeout, allow_errors=True,
+           interrupt_on_timeout=True).execute()
     return nb
 
 
@@ -272,3 +275,24 @@ def test_a_process_a_kernel_leaves_running_ends_with_the_kernel(tmp_path, secret
             assert time.monotonic() < deadline, "the child outlived its kernel"
             time.sleep(0.1)
         assert zygote.running()
+
+
+def test_output_is_kept_up_to_a_bound_per_cell_and_per_notebook(tmp_path, secret):
+    """The grader keeps about MAX_CELL_OUTPUT characters of a cell's output and
+    MAX_NOTEBOOK_OUTPUT of a notebook's, each cut with a note; an error or stderr past
+    the bound is cut short but kept (it decides whether a test cell scores)."""
+    cells = ["print('x' * 300_000)", *["print('y' * 90_000)"] * 14,
+             "import sys\nprint('z' * 10_000, file=sys.stderr)",
+             "raise ValueError('w' * 1_000_000)"]
+    with student_sandbox(tmp_path, secret) as zygote:
+        nb = execute(zygote, *cells, client=BoundedClient)
+    kept = [len(output(cell)) for cell in nb.cells]
+    assert MAX_CELL_OUTPUT - 1000 < kept[0] < MAX_CELL_OUTPUT + 1000
+    assert "this cell printed more than" in output(nb.cells[0])
+    assert MAX_NOTEBOOK_OUTPUT - MAX_CELL_OUTPUT < sum(kept) < MAX_NOTEBOOK_OUTPUT + 20_000
+    assert all(output(cell).count("printed more than") == 1 for cell in nb.cells[11:15])
+    assert "notebook's cells together printed more than" in output(nb.cells[14])
+    stderr, error = nb.cells[-2].outputs, nb.cells[-1].outputs
+    assert [o.get("name") for o in stderr if o.output_type == "stream"][0] == "stderr"
+    assert [o.ename for o in error if o.output_type == "error"] == ["ValueError"]
+    assert len(output(nb.cells[-1])) < 10_000
