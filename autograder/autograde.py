@@ -141,7 +141,8 @@ def grade_student(job: StudentJob) -> list[NotebookResult]:
     with scratch_folder(job.scratch, job.limits.disk) as folder:
         prepare_workdir(folder)
         with Zygote(folder, hidden=list(job.hidden), readable=list(job.readable),
-                    limits=job.limits, wall=job.wall, run=job.run) as student:
+                    limits=job.limits, wall=job.wall, run=job.run,
+                    log_dir=job.scratch) as student:
             for notebook in job.notebooks:
                 try:
                     result = grade(notebook, student, job.checker)

@@ -345,7 +345,7 @@ class Course:
             prepare_workdir(checker_folder)
             walls = sum(self.limits.notebook * len(nbs) + 60 for nbs in by_student.values())
             with Zygote(checker_folder, hidden=[], readable=[], limits=self.limits,
-                        wall=walls + 600, sandboxed=False) as checker:
+                        wall=walls + 600, sandboxed=False, log_dir=scratch) as checker:
                 checker.start()
                 checker.ready()
                 work = [StudentJob(s, tuple(jobs_), hidden, readable, self.limits,

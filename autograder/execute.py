@@ -18,6 +18,7 @@ that never ran can never score.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from dataclasses import dataclass, field
@@ -87,6 +88,16 @@ class BoundedClient(NotebookClient):
 
     _kept: dict[int, int]  # characters of output kept so far, by cell
     _noted: set[int]  # cells whose output has been cut, with a note
+    _output_reader: asyncio.Task | None = None  # the running cell's IOPub reader
+
+    async def _async_poll_output_msg(self, parent_msg_id: str, cell: NotebookNode,
+                                     cell_index: int) -> None:
+        # nbclient 0.11 leaves a timed-out cell's IOPub reader running
+        # (CellTimeoutError is a CellControlSignal): it would take the next cells'
+        # messages, and each of them would wait iopub_timeout (10 s) for its own.
+        # Kept here so that _run_cell lets it finish first (a private nbclient method).
+        self._output_reader = asyncio.current_task()
+        return await super()._async_poll_output_msg(parent_msg_id, cell, cell_index)
 
     def output(self, outs: list[NotebookNode], msg: dict, display_id: str | None,
                cell_index: int) -> NotebookNode | None:
@@ -153,6 +164,10 @@ async def _run_cell(side: Side, cell: NotebookNode, index: int, deadline: float,
         _error(cell, "CellTimeoutError",
                f"the cell did not finish within {side.client.timeout} s and was stopped")
         await side.client.km.interrupt_kernel()
+        reader = side.client._output_reader
+        if reader is not None and not reader.done():
+            with contextlib.suppress(TimeoutError):  # its idle follows the interrupt
+                await asyncio.wait_for(reader, 10)  # (cancelled if it does not come)
     except DeadKernelError:
         side.dead = f"not run: the {side.name}'s kernel died (it crashed or was killed)"
         _error(cell, "DeadKernelError", side.dead)

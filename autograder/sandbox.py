@@ -261,15 +261,18 @@ class Zygote:
     ``workdir`` is the kernels' writable folder (short: it holds Unix sockets, whose
     paths may not exceed 107 bytes); ``wall`` limits the whole sandbox's life. With
     ``sandboxed=False`` it is the checker's zygote: the same limits and environment,
-    no bwrap (it runs only the instructor's code).
+    no bwrap (it runs only the instructor's code). With a ``run`` (its name), the
+    sandbox is started in a control group of its own (:mod:`autograder.cgroup`).
     """
 
     def __init__(self, workdir: Path, *, hidden: list[str], readable: list[str],
-                 limits: Limits, wall: int, sandboxed: bool = True, run: str | None = None):
+                 limits: Limits, wall: int, sandboxed: bool = True, run: str | None = None,
+                 log_dir: Path | None = None):
         self.workdir = workdir
         # The zygote's log is written by the grader: never in the folder the student's
-        # code can write (a symbolic link planted there would send it anywhere).
-        self._log = Path(tempfile.mkdtemp(prefix="week14-log-")) / "zygote.log"
+        # code can write (a symbolic link planted there would send it anywhere); in
+        # ``log_dir`` (the grading run's folder, removed even if this process is killed).
+        self._log = Path(tempfile.mkdtemp(prefix="log-", dir=log_dir)) / "zygote.log"
         self.socket = str(workdir / "zygote")
         serve = [sys.executable, "-m", "autograder.zygote", "serve", self.socket]
         self._sandboxed = sandboxed and sandbox_problem() is None

@@ -292,3 +292,23 @@ def test_a_grader_failure_is_that_notebooks_flag_and_is_graded_again(tmp_path):
     [again] = course.grade([("ada", FIRST)])
     assert again.flags == [] and all(s == top for s, top in again.scores.values())
     assert not graded & set(course.pending())
+
+
+def test_a_timed_out_cell_does_not_slow_or_cost_the_cells_after_it(tmp_path):
+    """After a cell hits its time limit, the next cells run at once (they once waited
+    10 s each for output a leftover reader took) and score as usual."""
+    from autograder.config import Limits
+    from autograder.course import Course, test_points
+
+    nb = json.loads(student_notebook(f"{FIRST}.ipynb", "perfect"))
+    answers = [c for c in nb["cells"] if c["metadata"].get("nbgrader", {}).get("solution")]
+    answers[0]["source"] = "while True:\n    pass\n"
+    (tmp_path / "in" / "looper").mkdir(parents=True)
+    (tmp_path / "in" / "looper" / f"{FIRST}.ipynb").write_text(json.dumps(nb))
+    course = Course(tmp_path / "course", limits=Limits(cell=3, notebook=120))
+    collect(tmp_path / "in", course.root / "submitted", {FIRST})
+    (result,) = course.grade([("looper", FIRST)])
+    assert len(answers) >= 3
+    assert result.timings["execution"] < 3 + 8, result.timings
+    full = sum(test_points(SOURCE_DIR / ASSIGNMENT / f"{FIRST}.ipynb").values())
+    assert 0 < sum(score for score, _ in result.scores.values()) < full
