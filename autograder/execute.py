@@ -23,6 +23,7 @@ import json
 import time
 from dataclasses import dataclass, field
 
+import zmq
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat import NotebookNode
@@ -74,12 +75,30 @@ def _keep_safe_outputs(cell: NotebookNode) -> None:
             output.metadata = {}
 
 
+class WakingClient(NotebookClient):
+    """nbclient's client that never misses a cell's reply (nbclient issue 312).
+
+    nbclient's stand-in for an ipywidgets Output answers an output sent to it with a
+    comm_msg on the shell socket, which jupyter_client's ``Session.send`` writes
+    through a blocking shadow of the asyncio socket. If the execute_reply has just
+    arrived, that send takes its wake-up, and the poll for the reply sees it only when
+    its timeout fires: the cell takes exactly its time limit (seen here about once in
+    100 notebook executions; benchmarks/stalls.py). Reading EVENTS on the asyncio
+    socket after each message makes pyzmq check the socket again and wake the poll."""
+
+    def process_message(self, msg: dict, cell: NotebookNode, cell_index: int
+                        ) -> NotebookNode | None:
+        output = super().process_message(msg, cell, cell_index)
+        self.kc.shell_channel.socket.get(zmq.EVENTS)
+        return output
+
+
 #: Characters kept of an error or a stderr output past the bound: they are never
 #: dropped, since they decide a test cell's score (nbgrader.utils.determine_grade).
 KEPT_OF_A_FAILURE = 2_000
 
 
-class BoundedClient(NotebookClient):
+class BoundedClient(WakingClient):
     """nbclient's client that keeps at most about :data:`MAX_CELL_OUTPUT` characters
     of a cell's outputs and :data:`MAX_NOTEBOOK_OUTPUT` of all its cells' while they
     run (an output flood is dropped as it arrives, never held whole), with a note where
