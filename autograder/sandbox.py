@@ -90,10 +90,10 @@ def bwrap_arguments(*, workdir: str, readable: list[str], hidden: list[str],
     for path in ETC_FILES:
         if os.path.exists(path):
             box += ["--ro-bind", path, path]
-    for path in readable:
-        box += ["--ro-bind", path, path]
     box += ["--dev", "/dev", "--proc", "/proc",
             "--size", str(disk), "--tmpfs", "/tmp", "--size", str(disk), "--tmpfs", "/dev/shm"]
+    for path in readable:  # after /tmp's tmpfs: a Python environment may live under /tmp
+        box += ["--ro-bind", path, path]
     for path in hidden:
         if any(Path(path).is_relative_to(p) for p in readable):
             box += ["--tmpfs", path, "--remount-ro", path]
