@@ -139,7 +139,7 @@ def _scores(course):
 def cmd_export(args: argparse.Namespace) -> int:
     from nbgrader.plugins.export import CsvExportPlugin
 
-    from autograder.report import write_scores_csv
+    from autograder.report import write_mistakes_csv, write_scores_csv
 
     course = _course(args)
     scores = _scores(course)
@@ -148,16 +148,17 @@ def cmd_export(args: argparse.Namespace) -> int:
     with course.gradebook() as gb:
         CsvExportPlugin(to=str(exports / "grades.csv")).export(gb)
     table = write_scores_csv(scores, course.flags(), exports / f"{ASSIGNMENT}_scores.csv")
-    print(f"wrote {exports / 'grades.csv'} (nbgrader) and {table}")
+    mistakes = write_mistakes_csv(course.mistakes(), exports / f"{ASSIGNMENT}_mistakes.csv")
+    print(f"wrote {exports / 'grades.csv'} (nbgrader), {table} and {mistakes}")
     return 0
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
-    from autograder.report import histogram, summary_lines
+    from autograder.report import histogram, mistake_lines, summary_lines
 
     course = _course(args)
     scores = _scores(course)
-    print("\n".join(summary_lines(scores, course.flags())))
+    print("\n".join(summary_lines(scores, course.flags()) + mistake_lines(course.mistakes())))
     print("\nisolation (what held the graded code):")
     for what, count in course.isolation().items():
         print(f"  {count} notebook(s): {what}")

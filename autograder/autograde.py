@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import re
 import shutil
 import time
 from collections.abc import Callable
@@ -29,6 +30,7 @@ from typing import TYPE_CHECKING
 from autograder.config import Limits
 from autograder.notebook import prepare
 from autograder.sandbox import ZygoteAddress
+from week14.grading import MISTAKE_TAG
 
 if TYPE_CHECKING:
     from nbformat import NotebookNode
@@ -82,6 +84,7 @@ class NotebookResult:
     timings: dict[str, float] = field(default_factory=dict)  # phase -> seconds
     isolation: str = ""  # what held the student's code (sandbox.Isolation.describe)
     complete: bool = True  # False: the grader failed; `grade` grades it again
+    mistakes: dict[str, str] = field(default_factory=dict)  # failed test -> mistake key
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -127,6 +130,23 @@ def output_flags(nb: NotebookNode, name: str, limits: Limits) -> list[str]:
     values = {"cell": limits.cell, "memory": limits.memory // 2**20}
     return [f"{name}: {message.format(**values)}" for key, message in _ERROR_FLAGS.items()
             if any(key in error for error in errors)]
+
+
+_MISTAKE = re.compile(re.escape(MISTAKE_TAG).replace(r"\{\}", r"([\w-]+)"))
+
+
+def mistakes(nb: NotebookNode, scores: dict[str, list[float]]) -> dict[str, str]:
+    """Test cell -> the catalogued mistake its failure names (week14.misconceptions),
+    or ``"other"``, for each test cell that lost points."""
+    found = {}
+    for cell in nb.cells:
+        gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        if gid in scores and scores[gid][0] < scores[gid][1]:
+            errors = " ".join(str(out.get("evalue", "")) for out in cell.get("outputs", [])
+                              if out.get("output_type") == "error")
+            tag = _MISTAKE.search(errors)
+            found[gid] = tag.group(1) if tag else "other"
+    return found
 
 
 def grade_student(job: StudentJob) -> list[NotebookResult]:
@@ -202,6 +222,7 @@ def grade(job: Job, student: Zygote, checker: ZygoteAddress) -> NotebookResult:
             score, maximum = determine_grade(cell)
             scores[gid] = [float(score or 0.0), float(maximum)]
     result.scores.update(scores)
+    result.mistakes = mistakes(nb, scores)
     result.flags += output_flags(nb, name, job.limits)
     result.flags += [f"{name}: {problem}; later cells scored 0" for problem in run.problems]
     nbformat.write(nb, job.work / "autograded.ipynb")

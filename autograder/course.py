@@ -248,6 +248,19 @@ class Course:
             flags.setdefault(path.stem, []).append(path.read_text())
         return flags
 
+    def mistakes(self) -> dict[tuple[str, str], dict[str, int]]:
+        """(notebook, test cell) -> catalogued mistake (or ``"other"``) -> how many
+        students' last grading failed that test with it."""
+        counts: dict[tuple[str, str], dict[str, int]] = {}
+        for results in self.graded().values():
+            for result in results.values():
+                for test, mistake in result.mistakes.items():
+                    row = counts.setdefault((result.notebook, test), {})
+                    row[mistake] = row.get(mistake, 0) + 1
+        return {key: dict(sorted(row.items(), key=lambda kv: (kv[0] == "other", -kv[1],
+                                                              kv[0])))
+                for key, row in sorted(counts.items())}
+
     def isolation(self) -> dict[str, int]:
         """What held the graded code (:meth:`autograder.sandbox.Isolation.describe`)
         -> how many notebooks it held."""

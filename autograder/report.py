@@ -94,6 +94,29 @@ def summary_lines(scores: ClassScores, flags: dict[str, list[str]]) -> list[str]
     return lines
 
 
+def mistake_lines(mistakes: dict[tuple[str, str], dict[str, int]]) -> list[str]:
+    """What the class got wrong, per test: how many students made each catalogued
+    mistake (week14.misconceptions), and how many failed for another reason."""
+    if not mistakes:
+        return []
+    lines = ["", "Mistakes per test (students; \"other\": failed for an uncatalogued "
+             "reason):"]
+    for (nb, test), row in mistakes.items():
+        lines.append(f"  {nb}/{test}: " + ", ".join(f"{key} {n}" for key, n in row.items()))
+    return lines
+
+
+def write_mistakes_csv(mistakes: dict[tuple[str, str], dict[str, int]], path: Path) -> Path:
+    """One row per (test, mistake): how many students failed the test with it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as fh:
+        out = csv.writer(fh)
+        out.writerow(["notebook", "test", "mistake", "students"])
+        for (nb, test), row in mistakes.items():
+            out.writerows([nb, test, key, n] for key, n in row.items())
+    return path
+
+
 def histogram(scores: ClassScores, path: Path) -> Path:
     """A PNG histogram of the students' totals."""
     import matplotlib

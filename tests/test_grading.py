@@ -142,3 +142,63 @@ def test_hidden_mode_names_the_problem_but_no_values():
         check_function(lambda v: None, ref_square, cases=[(x,)], hidden=True)
     with pytest.raises(CheckFailed, match="hidden test: its result has the wrong shape$"):
         check_array(np.zeros(2), np.zeros(3), hidden=True)
+
+
+def test_a_function_argument_is_named_not_shown_as_its_repr():
+    from week14 import references
+    from week14.gradcheck import numerical_gradient
+
+    def centred_difference_gradient(f, x, h=1e-5):
+        return np.zeros(x.shape)  # wrong: every entry 0
+
+    with pytest.raises(CheckFailed) as info:
+        check_function(centred_difference_gradient, numerical_gradient,
+                       cases=[(references.sum_of_squares, np.linspace(-1.0, 1.0, 5))])
+    msg = str(info.value)
+    assert msg.startswith("centred_difference_gradient(sum_of_squares, [-1. , -0.5,"), msg
+    assert "<function" not in msg and " at 0x" not in msg, msg
+
+
+def test_integer_constants_in_np_where_are_named_as_the_cause_of_integers():
+    def binary_step_derivative(x):
+        return np.where(x >= 0, 0, 0)  # right values, integer constants
+
+    with pytest.raises(CheckFailed) as info:
+        check_function(binary_step_derivative, activations.binary_step_derivative,
+                       cases=[(np.linspace(-1.0, 1.0, 5),)])
+    msg = str(info.value)
+    assert "should hold floats, but it holds integers" in msg, msg
+    assert "np.where(..., 1, 0): write 1.0 and 0.0" in msg and ".astype(float)" in msg, msg
+    with pytest.raises(CheckFailed) as info:
+        check_function(binary_step_derivative, activations.binary_step_derivative,
+                       cases=[(np.linspace(-1.0, 1.0, 5),)], hidden=True)
+    assert "np.where(..., 1, 0)" in str(info.value)
+
+
+def test_nudging_up_down_and_up_again_restores_the_input():
+    """The notebook 05 answer that restores x by x[i] += h; x[i] -= 2h; x[i] += h leaves
+    x off by about 1e-16, which is not a change."""
+    from week14 import references
+    from week14.gradcheck import numerical_gradient
+
+    def centred_difference_gradient(f, x, h=1e-5):
+        grad = np.zeros(x.shape)
+        for i in np.ndindex(x.shape):
+            x[i] += h
+            f_plus = f(x)
+            x[i] -= 2 * h
+            f_minus = f(x)
+            x[i] += h
+            grad[i] = (f_plus - f_minus) / (2 * h)
+        return grad
+
+    x = np.linspace(-1.0, 1.0, 5)
+    nudged = x.copy()
+    centred_difference_gradient(references.sum_of_squares, nudged)
+    assert 0 < np.abs(nudged - x).max() < 1e-12  # the case this test is about
+    check_function(centred_difference_gradient, numerical_gradient, rtol=1e-6, atol=1e-8,
+                   cases=[(references.sum_of_squares, x),
+                          (references.sine_times_identity,
+                           np.linspace(-2.0, 2.0, 6).reshape(2, 3)),
+                          (references.weighted_softplus,
+                           np.linspace(-3.0, 3.0, 24).reshape(2, 3, 4), 1e-4)])

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from week14 import activations, initializers
+from week14 import activations, data, initializers
 from week14.gradcheck import check_layer
 from week14.layers import (
     ACTIVATION_LAYERS,
@@ -305,6 +305,23 @@ def test_backward_before_forward_says_to_call_forward_first(make):
 )
 def test_repr_shows_the_configuration(layer, text):
     assert repr(layer) == text
+
+
+def test_repr_says_weights_set_once_they_no_longer_hold_the_initial_draw():
+    layer = Dense(2, 3, weight_init="zeros", rng=0)
+    layer.params["W"][...] = np.arange(6.0).reshape(2, 3)  # set in place, as the lecture does
+    assert repr(layer) == "Dense(2, 3, weights set, bias_init='zeros', dtype=float64)"
+    layer.params["b"] = np.ones(3)  # a new array
+    assert repr(layer) == "Dense(2, 3, weights set, bias set, dtype=float64)"
+    drawn = Dense(2, 3, rng=0)
+    drawn.params["W"][0, 0] = drawn.params["W"][0, 0]  # the same values: nothing set
+    assert "weight_init='glorot_uniform'" in repr(drawn)
+
+
+def test_summary_of_the_lecture_network_shows_its_weights_were_set():
+    text = data.lecture_toy_network().summary()
+    assert "weight_init" not in text, text
+    assert text.count("weights set") == 3, text
 
 
 def test_importing_layers_pulls_in_no_plotting_or_ml_libraries():

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from week14.gradcheck import numerical_gradient, relative_error
-from week14.layers import Dense, Flatten, Layer, ReLU, Sigmoid, Tanh
+from week14.layers import Conv2D, Dense, Flatten, Layer, ReLU, Sigmoid, Tanh
 from week14.model import Sequential
 
 
@@ -287,6 +287,17 @@ def test_summary_lists_layers_shapes_and_parameter_counts():
     assert "Sigmoid()" in lines[3] and lines[3].endswith("0")
     assert lines[4].endswith("4")
     assert lines[-1] == "Total parameters: 13"
+
+
+def test_summary_says_weights_set_for_layers_whose_weights_changed():
+    model = Sequential([Conv2D(1, 2, 3, rng=0), Flatten(), Dense(2, 1, weight_init="zeros")])
+    assert "weights set" not in model.summary()
+    model.layers[0].params["W"][...] = 1.0
+    model.layers[2].params["W"][...] = [[0.5], [-0.5]]
+    lines = model.summary().splitlines()
+    assert "Conv2D(1, 2, kernel_size=(3, 3), stride=1, padding=0, weights set" in lines[2]
+    assert "Dense(2, 1, weights set, bias_init='zeros'" in lines[4]
+    assert "weight_init" not in model.summary()
 
 
 def test_repr_shows_each_layer():

@@ -3,15 +3,22 @@
 One session-scoped course autogrades three example students (see
 ``autograder.examples``): ``perfect`` must get full marks, ``untouched`` zero on
 every test cell, and ``partly`` (first answer of each notebook wrong) must lose
-exactly the points of the test cells that grade that answer.
+exactly the points of the test cells that grade that answer. The tests at the end run
+a notebook's test cells in this process with a student's answer, as JupyterLab's
+self-check does, to read the messages that answer gets.
 """
 
 from __future__ import annotations
 
 import ast
+import contextlib
+import io
 import json
+import linecache
 import re
+import sys
 import textwrap
+import warnings
 from pathlib import Path
 
 import pytest
@@ -147,3 +154,165 @@ def test_one_wrong_answer_loses_exactly_its_points(graded, graded_course, name):
     assert failed == expected
     feedback = (graded_course.feedback_dir("partly") / name).with_suffix(".html").read_text()
     assert "did you forget to" in feedback, f"feedback for {name} does not name the problem"
+
+
+# ------------------------------------------------- test cells run in this process
+# As in JupyterLab's self-check: the notebook's imports (its first code cell), then its
+# answer, read-only and test cells in order, with some answers replaced by a student's.
+
+_SOLUTION = re.compile(r"^[ \t]*### BEGIN SOLUTION\n(.*?)^[ \t]*### END SOLUTION[ \t]*\n?",
+                       re.MULTILINE | re.DOTALL)
+_HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS\n.*?### END HIDDEN TESTS\n?", re.DOTALL)
+EDITED = ["03_gradient_descent.ipynb", "05_backpropagation.ipynb", "09_pooling.ipynb",
+          "10_cnn.ipynb"]
+
+
+def run_test_cells(name: str, answers: dict[str, str] | None = None, *,
+                   hidden: bool = False) -> dict[str, tuple[BaseException | None, str, str]]:
+    """{test cell's grade_id: (the exception it raised or None, its stdout, its stderr)}
+    for notebook ``name`` of solutions/ run here, answer cells replaced by ``answers``
+    (grade_id -> code) and without the hidden tests unless ``hidden``. A cell passes
+    when it raised nothing and wrote nothing to stderr, as nbgrader scores it."""
+    answers = answers or {}
+    namespace: dict = {"__name__": "__main__"}
+    results = {}
+    code_cells = [c for c in cells(SOURCE_DIR / ASSIGNMENT / name) if c["cell_type"] == "code"]
+    for index, cell in enumerate(code_cells):
+        meta = nbgrader_meta(cell)
+        if index > 0 and not meta:
+            continue  # a teaching cell
+        source = text(cell)
+        if meta.get("solution"):
+            source = answers.get(meta["grade_id"], _SOLUTION.sub(r"\1", source))
+        if not hidden:
+            source = _HIDDEN.sub("", source)
+        filename = f"<ipykernel_{name}_{index}>"  # the student's line shows in messages
+        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+        out, err, raised = io.StringIO(), io.StringIO(), None
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), \
+                warnings.catch_warnings():
+            warnings.simplefilter("default")  # printed to stderr, as in a kernel
+            warnings.showwarning = _to_stderr
+            try:
+                exec(compile(source, filename, "exec"), namespace)  # noqa: S102
+            except Exception as error:  # noqa: BLE001 - the cell's outcome
+                raised = error
+        if meta.get("grade"):
+            results[meta["grade_id"]] = (raised, out.getvalue(), err.getvalue())
+        elif raised is not None:
+            raise AssertionError(f"cell {index} of {name} raised {raised!r}")
+    return results
+
+
+def _to_stderr(message, category, filename, lineno, file=None, line=None) -> None:
+    sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
+
+
+def passed(result: tuple[BaseException | None, str, str]) -> bool:
+    return result[0] is None and result[2] == ""
+
+
+@pytest.mark.parametrize("name", EDITED)
+def test_every_test_cell_says_what_passed(name):
+    """A test cell that passes prints one line saying what passed."""
+    for gid, result in run_test_cells(name, hidden=True).items():
+        assert passed(result), f"{gid}: {result}"
+        assert "pass" in result[1] or "match" in result[1] or "agrees" in result[1] \
+            or "reached" in result[1], f"{gid} prints {result[1]!r}"
+
+
+RESTORING = '''\
+def centred_difference_gradient(f, x, h=1e-5):
+    """Nudge x[i] up, down, and back up again: x ends about 1e-16 from where it was."""
+    grad = np.zeros(x.shape)
+    for i in np.ndindex(x.shape):
+        x[i] += h
+        f_plus = f(x)
+        x[i] -= 2 * h
+        f_minus = f(x)
+        x[i] += h
+        grad[i] = (f_plus - f_minus) / (2 * h)
+    return grad
+'''
+
+
+def test_restoring_x_after_nudging_it_gets_full_marks():
+    results = run_test_cells("05_backpropagation.ipynb",
+                             {"nb05_centred_difference_gradient": RESTORING}, hidden=True)
+    assert passed(results["nb05_test_centred_difference_gradient"]), results
+
+
+BACKWARD = '''\
+def dense_sigmoid_backward(x, W, b, dy):
+    y = activations.sigmoid(x @ W + b)
+    dz = dy * y * (1.0 - y)
+    dW = {dW}
+    db = dz.sum(axis=0)
+    dx = {dx}
+    return dW, db, dx
+'''
+
+
+@pytest.mark.parametrize(("dW", "dx", "wrong", "says"), [
+    ("x.T @ dz", "dz @ W", "dx", "it is dz·W: dx = dz·Wᵀ, with the transpose"),
+    ("x @ dz", "dz @ W.T", "dW", "raised ValueError"),
+])
+def test_a_crash_in_one_gradient_costs_only_its_points(dW, dx, wrong, says):
+    answer = BACKWARD.format(dW=dW, dx=dx)
+    for hidden in (False, True):
+        results = run_test_cells("05_backpropagation.ipynb",
+                                 {"nb05_dense_sigmoid_backward": answer}, hidden=hidden)
+        for gradient in ("dW", "db", "dx"):
+            result = results[f"nb05_test_dense_sigmoid_{gradient}"]
+            if gradient == wrong:
+                assert not passed(result) and says in str(result[0]), result
+                assert str(result[0]).startswith(f"{gradient} of dense_sigmoid_backward")
+            else:
+                assert passed(result), (gradient, result)
+                assert f"in the line that computes {wrong}" in result[1], result
+
+
+def test_average_pooling_of_integers_names_the_dtype_fix():
+    answer = '''\
+def avg_pool(x, size, stride=None):
+    if stride is None:
+        stride = size
+    n, c, h, w = x.shape
+    out = np.zeros((n, c, (h - size) // stride + 1, (w - size) // stride + 1), dtype=x.dtype)
+    for i in range(out.shape[2]):
+        for j in range(out.shape[3]):
+            top, left = i * stride, j * stride
+            out[:, :, i, j] = x[:, :, top:top + size, left:left + size].mean(axis=(2, 3))
+    return out
+'''
+    raised, _, _ = run_test_cells("09_pooling.ipynb", {"nb09_avg_pool": answer})[
+        "nb09_test_avg_pool"]
+    message = str(raised)
+    assert "the average of integers is not an integer" in message, message
+    assert "np.zeros(shape) (float64 by default)" in message, message
+
+
+CNN = '''\
+def build_cnn(rng):
+    gen = np.random.default_rng(rng)
+    return Sequential([Conv2D(1, 16, 3, padding=1, rng=gen, dtype=np.float32), ReLU(),
+                       MaxPool2D(2), Flatten(), Dense(256, 10, rng=gen, dtype=np.float32)])
+
+
+def train_cnn(model, X, y):
+    Trainer({model}, "cross_entropy", SGD({lr}, momentum=0.9), batch_size=32, seed=0,
+            progress=False).fit(X, y, epochs={epochs})
+'''
+
+
+@pytest.mark.parametrize(("model", "lr", "epochs", "says"), [
+    ("model", 10.0, 3, "training diverged"),
+    ("model", 1e20, 1, "training diverged, its weights became NaN or infinite"),
+    ("build_cnn(0)", 0.1, 1, "it must train the model it is given, in place"),
+    ("model", 1e-4, 1, "try more epochs"),
+])
+def test_a_cnn_that_fails_to_train_is_told_why(model, lr, epochs, says):
+    raised, _, _ = run_test_cells("10_cnn.ipynb", {
+        "nb10_cnn": CNN.format(model=model, lr=lr, epochs=epochs)})["nb10_test_cnn"]
+    assert isinstance(raised, Exception) and says in str(raised), raised
+    assert ("lower the learning rate" in str(raised)) == says.startswith("training diverged")

@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from week14 import remote
+from week14 import misconceptions, remote
 from week14._rng import RngLike, as_generator
 
 
@@ -48,6 +48,8 @@ def _describe(value: Any, limit: int = 6) -> str:
         return f"array of shape {value.shape}"
     if isinstance(value, float | np.floating):
         return f"{float(value):.6g}"
+    if callable(value) and isinstance(getattr(value, "__name__", None), str):
+        return value.__name__  # a function by its name, not <function f at 0x7f...>
     return repr(value)
 
 
@@ -91,7 +93,9 @@ def _mismatch(got: Any, expected: Any, name: str, rtol: float, atol: float,
                 f"{name} has the wrong shape: expected {exp.shape}, got {arr.shape}")
     exp_kind, got_kind = _kind(exp.dtype), _kind(arr.dtype)
     if exp_kind != got_kind:
-        hint = " (did you cast with int() or use integer division?)" if (
+        hint = (" (integers come from int(), integer division //, an output array made "
+                "with an integer dtype, or integer constants as in np.where(..., 1, 0): write "
+                "1.0 and 0.0 there, or cast the result with .astype(float))") if (
             exp_kind == "floats" and got_kind == "integers") else ""
         reason = f"its result holds {got_kind} instead of {exp_kind}{hint}"
         return reason, f"{name} should hold {exp_kind}, but it holds {got_kind}{hint}"
@@ -217,6 +221,24 @@ def _notes(label: str, outcomes: list[remote.Outcome], hidden: bool) -> None:
               "results were right, so this costs nothing")
 
 
+def _with_mistake(message: str, label: str, reference: Callable, cases: list[tuple],
+                  outcomes: list[remote.Outcome], rtol: float, atol: float) -> str:
+    """``message``, and the catalogued mistake (:mod:`week14.misconceptions`) that gives
+    the student's values on every case, if one does: its sentence, then its key in
+    brackets, which the class summary counts (:data:`MISTAKE_TAG`)."""
+    if any(outcome.error or outcome.reference for outcome in outcomes):
+        return message
+    mistake = misconceptions.diagnose(reference, cases, [o.value for o in outcomes],
+                                      rtol=rtol, atol=atol)
+    if mistake is None:
+        return message
+    return f"{message}\n{label}: {mistake.says} {MISTAKE_TAG.format(mistake.key)}"
+
+
+#: How a failure names a catalogued mistake's key (the grader reads it back).
+MISTAKE_TAG = "[mistake: {}]"
+
+
 def check_function(
     student: Callable,
     reference: Callable,
@@ -263,8 +285,12 @@ def check_function(
             )
         expected = reference(*_copy_args(args))
         inputs = args[0] if elementwise and args else None
-        check_array(outcome.value, expected, name=call, rtol=rtol, atol=atol, hidden=hidden,
-                    inputs=np.asarray(inputs) if inputs is not None else None)
+        try:
+            check_array(outcome.value, expected, name=call, rtol=rtol, atol=atol,
+                        hidden=hidden, inputs=np.asarray(inputs) if inputs is not None else None)
+        except CheckFailed as failed:
+            raise CheckFailed(_with_mistake(str(failed), label, reference, cases, outcomes,
+                                            rtol, atol)) from None
     _notes(label, outcomes, hidden)
 
 

@@ -8,6 +8,7 @@ Every layer has ``forward(x)``, ``backward(grad_out) -> grad_in`` and two dicts,
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from collections.abc import Mapping
 from math import prod
@@ -83,6 +84,30 @@ def _init_name(init: str | Initializer) -> str:
     return repr(init) if isinstance(init, str) else getattr(init, "__name__", repr(init))
 
 
+def _fingerprint(value: np.ndarray) -> tuple:
+    """What identifies an array's contents: its shape, dtype and a hash of its bytes."""
+    arr = np.ascontiguousarray(value)
+    return arr.shape, arr.dtype.str, hashlib.blake2b(arr.tobytes(), digest_size=16).digest()
+
+
+def _drawn(layer: Layer) -> dict[str, tuple]:
+    """The fingerprint of each parameter as its initializer drew it, for :func:`_origin`."""
+    return {name: _fingerprint(value) for name, value in layer.params.items()}
+
+
+def _origin(layer: Layer, key: str, setting: str, init: str | Initializer,
+            changed: str) -> str:
+    """How a layer's repr describes ``params[key]``: ``weight_init='zeros'`` while it
+    still holds what the initializer drew, else ``changed`` (``weights set``): once the
+    values were set by hand (the lecture's toy network), loaded or trained, the
+    initializer no longer says what they are."""
+    value = layer.params.get(key)
+    drawn = getattr(layer, "_drawn", {}).get(key)
+    if value is not None and drawn is not None and _fingerprint(value) == drawn:
+        return f"{setting}={_init_name(init)}"
+    return changed
+
+
 # --------------------------------------------------------------------------------------
 # Dense (fully connected) layer
 # --------------------------------------------------------------------------------------
@@ -111,6 +136,10 @@ class Dense(Layer):
         bias_init: the same for ``b`` (default zeros).
         rng: seed or Generator for the random initial values.
         dtype: dtype of the parameters (default float64).
+
+    The repr names the initializers while ``W`` and ``b`` hold what they drew, and says
+    ``weights set`` / ``bias set`` once their values were changed (set by hand, as for
+    the lecture's toy network, loaded or trained).
     """
 
     def __init__(
@@ -135,6 +164,7 @@ class Dense(Layer):
             "b": _initial_value(bias_init, (out_features,), gen, dtype, "Dense"),
         }
         self.grads = {name: np.zeros_like(value) for name, value in self.params.items()}
+        self._drawn = _drawn(self)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """Return ``x @ W + b`` of shape (N, out) for ``x`` of shape (N, in); cache ``x``."""
@@ -159,8 +189,9 @@ class Dense(Layer):
     def __repr__(self) -> str:
         return (
             f"Dense({self.in_features}, {self.out_features}, "
-            f"weight_init={_init_name(self.weight_init)}, "
-            f"bias_init={_init_name(self.bias_init)}, dtype={self.dtype.name})"
+            f"{_origin(self, 'W', 'weight_init', self.weight_init, 'weights set')}, "
+            f"{_origin(self, 'b', 'bias_init', self.bias_init, 'bias set')}, "
+            f"dtype={self.dtype.name})"
         )
 
 
@@ -401,6 +432,9 @@ class Conv2D(Layer):
             The bias starts at zero.
         rng: seed or Generator for the initial weights.
         dtype: dtype of the parameters (default float64; float32 is about twice as fast).
+
+    The repr names the initializer while ``W`` holds what it drew, and says
+    ``weights set`` once the weights were changed (set by hand, loaded or trained).
     """
 
     def __init__(
@@ -429,6 +463,7 @@ class Conv2D(Layer):
             "b": np.zeros(self.out_channels, dtype=dtype),
         }
         self.grads = {name: np.zeros_like(value) for name, value in self.params.items()}
+        self._drawn = _drawn(self)
         self._scratch = defaultdict(functional._Buffers)  # per worker thread
 
     def _checked(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, Any]:
@@ -462,7 +497,8 @@ class Conv2D(Layer):
         return (
             f"Conv2D({self.in_channels}, {self.out_channels}, kernel_size=({kh}, {kw}), "
             f"stride={self.stride}, padding={self.padding}, "
-            f"weight_init={_init_name(self.weight_init)}, dtype={self.dtype.name})"
+            f"{_origin(self, 'W', 'weight_init', self.weight_init, 'weights set')}, "
+            f"dtype={self.dtype.name})"
         )
 
 

@@ -1,0 +1,258 @@
+"""The mistakes students really make in the graded exercises, named in the lecture's terms.
+
+A :class:`Mistake` is a small wrong implementation with the exercise's signature, and a
+sentence that says what it computes and what the lecture asks for instead. When a
+student's function fails a check, :func:`week14.grading.check_function` runs the
+exercise's mistakes on the check's own cases (in the checker, never in the student's
+kernel) and, when one of them gives exactly the student's values on every case, the
+failure names it. The sentence holds no input or expected value, so a hidden check can
+show it whole.
+
+The catalogue is keyed by the reference the check compares with (its module and name,
+e.g. ``week14.activations.sigmoid_derivative``). Its mistakes come from students'
+work: each is what a plausible line of a wrong answer computes.
+
+Example::
+
+    >>> x = np.linspace(-2, 2, 5)
+    >>> diagnose(activations.sigmoid_derivative, [(x,)], [x * (1 - x)]).key
+    'sigmoid-derivative-from-input'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+
+from week14 import activations
+
+#: What a catalogued answer may use besides NumPy: the functions earlier exercises of
+#: its notebook ask for (a student's answer calls their own; here, the reference).
+_NAMESPACE = {"np": np, "sigmoid": activations.sigmoid}
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """One catalogued mistake: ``answer`` is the wrong answer as a student writes it
+    (one function, the exercise's), ``says`` names what it computes and the fix."""
+
+    key: str  # short and stable: the class summary counts students by it
+    says: str  # one sentence in the lecture's terms, with the fix
+    answer: str  # Python source of the wrong function
+
+    @cached_property
+    def wrong(self) -> Callable[..., Any]:
+        """The wrong answer's function."""
+        namespace = dict(_NAMESPACE)
+        exec(self.answer, namespace)  # noqa: S102 - the catalogue's own source
+        return namespace[self.answer.split("def ", 1)[1].split("(", 1)[0]]
+
+
+CATALOGUE: dict[str, tuple[Mistake, ...]] = {
+    "week14.activations.sigmoid": (
+        Mistake("sigmoid-exponent-sign",
+                "this is 1/(1 + e^x): the sigmoid is σ(x) = 1/(1 + e^(−x)), with −x in the "
+                "exponent",
+                "def sigmoid(x):\n    return 1 / (1 + np.exp(x))\n"),
+    ),
+    "week14.activations.sigmoid_derivative": (
+        Mistake("sigmoid-derivative-from-input",
+                "this is x(1 − x), the formula applied to the input: σ′(x) = y(1 − y) with "
+                "the output y = σ(x), so compute y = sigmoid(x) first",
+                "def sigmoid_derivative(x):\n    return x * (1 - x)\n"),
+        Mistake("sigmoid-derivative-mixed",
+                "this is σ(x)(1 − x): both factors use the output, σ′(x) = σ(x)(1 − σ(x))",
+                "def sigmoid_derivative(x):\n    return sigmoid(x) * (1 - x)\n"),
+        Mistake("sigmoid-derivative-is-sigmoid",
+                "this is σ(x) itself: its derivative is σ(x)(1 − σ(x))",
+                "def sigmoid_derivative(x):\n    return sigmoid(x)\n"),
+    ),
+    "week14.activations.tanh_derivative": (
+        Mistake("tanh-derivative-not-squared",
+                "this is 1 − tanh(x): the derivative is 1 − tanh(x)², with the square",
+                "def tanh_derivative(x):\n    return 1 - np.tanh(x)\n"),
+    ),
+    "week14.activations.arctan_derivative": (
+        Mistake("arctan-derivative-not-squared",
+                "this is 1/(x + 1): the derivative of arctan is 1/(x² + 1), with the square",
+                "def arctan_derivative(x):\n    return 1 / (x + 1)\n"),
+    ),
+    "week14.activations.softplus_derivative": (
+        Mistake("softplus-instead-of-derivative",
+                "this is softplus itself, ln(1 + e^x): its derivative is the sigmoid, "
+                "1/(1 + e^(−x))",
+                "def softplus_derivative(x):\n    return np.logaddexp(0, x)\n"),
+    ),
+    "week14.activations.relu_derivative": (
+        Mistake("relu-derivative-zero-at-zero",
+                "this gives ReLU′(0) = 0 (x > 0): the lecture takes ReLU′(0) = 1, i.e. "
+                "1 for x ≥ 0",
+                "def relu_derivative(x):\n    return np.where(np.asarray(x) > 0, 1.0, 0.0)\n"),
+    ),
+    "week14.activations.prelu_derivative": (
+        Mistake("prelu-derivative-alpha-at-zero",
+                "this gives α at x = 0 (x > 0): the lecture takes PReLU′(0) = 1, i.e. 1 "
+                "for x ≥ 0",
+                "def prelu_derivative(x, alpha=0.25):\n"
+                "    return np.where(np.asarray(x) > 0, 1.0, float(alpha))\n"),
+        Mistake("prelu-derivative-ignores-alpha",
+                "this is ReLU′, 0 for x < 0: PReLU′ is α for x < 0, so use the alpha "
+                "argument",
+                "def prelu_derivative(x, alpha=0.25):\n"
+                "    return np.where(np.asarray(x) >= 0, 1.0, 0.0)\n"),
+    ),
+    "week14.activations.elu_derivative": (
+        Mistake("elu-derivative-ignores-alpha",
+                "this is e^x for x < 0: ELU′ is α·e^x there, so multiply by the alpha "
+                "argument",
+                "def elu_derivative(x, alpha=1.0):\n    x = np.asarray(x, dtype=float)\n"
+                "    return np.where(x >= 0, 1.0, np.exp(np.minimum(x, 0)))\n"),
+        Mistake("elu-derivative-elu",
+                "this is ELU itself, α(e^x − 1) for x < 0: its derivative there is α·e^x",
+                "def elu_derivative(x, alpha=1.0):\n    x = np.asarray(x, dtype=float)\n"
+                "    return np.where(x >= 0, 1.0, alpha * (np.exp(np.minimum(x, 0)) - 1))\n"),
+    ),
+    "week14.losses.sse": (
+        Mistake("sse-without-half",
+                "this is Σ(ŷ − y)², twice the lecture's SSE: it is ½ Σ(ŷ − y)², with the ½",
+                "def sse(y_hat, y):\n    return np.sum((y_hat - y) ** 2)\n"),
+        Mistake("sse-not-squared",
+                "this sums the errors without squaring them (positive and negative cancel): "
+                "SSE = ½ Σ(ŷ − y)²",
+                "def sse(y_hat, y):\n    return 0.5 * np.sum(y_hat - y)\n"),
+    ),
+    "week14.losses.mse": (
+        Mistake("mse-over-m",
+                "this divides by m, not 2m: the lecture's cost is J = 1/(2m) Σ(ŷ − y)²",
+                "def mse(y_hat, y):\n    return np.sum((y_hat - y) ** 2) / len(y)\n"),
+        Mistake("mse-over-all-entries",
+                "this divides by the number of entries (np.mean): m is the number of "
+                "examples, the rows, so divide the sum by 2m",
+                "def mse(y_hat, y):\n    return np.mean((y_hat - y) ** 2) / 2\n"),
+        Mistake("mse-plain-mean",
+                "this is np.mean of the squared errors: the lecture's cost has a ½ and "
+                "divides by the number of examples m, J = 1/(2m) Σ(ŷ − y)²",
+                "def mse(y_hat, y):\n    return np.mean((y_hat - y) ** 2)\n"),
+    ),
+    "week14.gradient_descent.sse_gradient": (
+        Mistake("sse-gradient-sign",
+                "this has the opposite sign: ∂SSE/∂w = −Xᵀ(y − Xw), the error y − ŷ "
+                "with a minus (descent then subtracts it)",
+                "def sse_gradient(X, y, w):\n    return X.T @ (y - X @ w)\n"),
+    ),
+    "week14.gradient_descent.sigmoid_sse_gradient": (
+        Mistake("sigmoid-gradient-without-derivative",
+                "this leaves out σ′ = ŷ(1 − ŷ): for a sigmoid unit each error is multiplied "
+                "by ŷ(1 − ŷ) before Xᵀ",
+                "def sigmoid_sse_gradient(X, y, w):\n    y_hat = sigmoid(X @ w)\n"
+                "    return -X.T @ (y - y_hat)\n"),
+        Mistake("sigmoid-gradient-sign",
+                "this has the opposite sign: the gradient is −Xᵀ[(y − ŷ) ⊙ ŷ(1 − ŷ)]",
+                "def sigmoid_sse_gradient(X, y, w):\n    y_hat = sigmoid(X @ w)\n"
+                "    return X.T @ ((y - y_hat) * y_hat * (1 - y_hat))\n"),
+    ),
+    "week14.gradient_descent.gradient_descent_step": (
+        Mistake("ascent-step",
+                "this adds the gradient, a step uphill: gradient descent subtracts it, "
+                "w − η·∂J/∂w",
+                "def gradient_descent_step(w, grad, lr):\n    return w + lr * grad\n"),
+        Mistake("step-without-rate",
+                "this leaves out the learning rate: the step is η·∂J/∂w",
+                "def gradient_descent_step(w, grad, lr):\n    return w - grad\n"),
+    ),
+    "week14.pruning.magnitude_mask": (
+        Mistake("mask-inverted",
+                "this marks the pruned weights True: the mask is True for the weights kept",
+                "def magnitude_mask(weights, fraction):\n"
+                "    k = round(fraction * weights.size)\n"
+                "    order = np.argsort(np.abs(weights).ravel(), kind='stable')\n"
+                "    mask = np.zeros(weights.size, dtype=bool)\n    mask[order[:k]] = True\n"
+                "    return mask.reshape(weights.shape)\n"),
+        Mistake("prune-largest",
+                "this prunes the largest magnitudes: magnitude pruning removes the "
+                "smallest |w|, which matter least",
+                "def magnitude_mask(weights, fraction):\n"
+                "    k = round(fraction * weights.size)\n"
+                "    order = np.argsort(-np.abs(weights).ravel(), kind='stable')\n"
+                "    mask = np.ones(weights.size, dtype=bool)\n    mask[order[:k]] = False\n"
+                "    return mask.reshape(weights.shape)\n"),
+        Mistake("prune-by-value",
+                "this prunes the smallest values, not magnitudes: a large negative weight "
+                "matters as much as a large positive one, so sort by |w|",
+                "def magnitude_mask(weights, fraction):\n"
+                "    k = round(fraction * weights.size)\n"
+                "    order = np.argsort(weights.ravel(), kind='stable')\n"
+                "    mask = np.ones(weights.size, dtype=bool)\n    mask[order[:k]] = False\n"
+                "    return mask.reshape(weights.shape)\n"),
+        Mistake("prune-count-truncated",
+                "this prunes int(fraction × size) weights, rounding down: the exercise "
+                "prunes round(fraction × size)",
+                "def magnitude_mask(weights, fraction):\n"
+                "    k = int(fraction * weights.size)\n"
+                "    order = np.argsort(np.abs(weights).ravel(), kind='stable')\n"
+                "    mask = np.ones(weights.size, dtype=bool)\n    mask[order[:k]] = False\n"
+                "    return mask.reshape(weights.shape)\n"),
+    ),
+    "week14.functional.zero_pad": (
+        Mistake("pad-every-axis",
+                "this pads every axis, the batch and channel axes too (np.pad(x, p)): pad "
+                "only height and width, ((0, 0), (0, 0), (p, p), (p, p))",
+                "def zero_pad(x, p):\n    return np.pad(x, p)\n"),
+        Mistake("pad-one-side",
+                "this pads one side of each axis: p zeros go on every side, before and "
+                "after, (p, p)",
+                "def zero_pad(x, p):\n    return np.pad(x, ((0, 0), (0, 0), (0, p), (0, p)))\n"),
+    ),
+    "week14.functional.conv_output_size": (
+        Mistake("output-size-without-one",
+                "this leaves out the + 1: the first window also counts, "
+                "n′ = ⌊(n + 2p − k)/s⌋ + 1",
+                "def conv_output_size(n, k, p=0, s=1):\n    return (n + 2 * p - k) // s\n"),
+        Mistake("output-size-padding-once",
+                "this adds the padding once: it is on both sides, n + 2p",
+                "def conv_output_size(n, k, p=0, s=1):\n    return (n + p - k) // s + 1\n"),
+        Mistake("output-size-true-division",
+                "this divides with /, giving a fraction: the number of window positions is "
+                "a whole number, ⌊(n + 2p − k)/s⌋ + 1 (use //)",
+                "def conv_output_size(n, k, p=0, s=1):\n    return (n + 2 * p - k) / s + 1\n"),
+    ),
+}
+
+
+def key_of(reference: Callable) -> str:
+    """The catalogue's key for ``reference``: its module and qualified name."""
+    return f"{getattr(reference, '__module__', '')}.{getattr(reference, '__qualname__', '')}"
+
+
+def mistakes_for(reference: Callable) -> tuple[Mistake, ...]:
+    """The catalogued mistakes of the exercise checked against ``reference``."""
+    return CATALOGUE.get(key_of(reference), ())
+
+
+def _same(got: Any, wrong: Any, rtol: float, atol: float) -> bool:
+    try:
+        got, wrong = np.asarray(got, dtype=float), np.asarray(wrong, dtype=float)
+    except (TypeError, ValueError):
+        return False
+    return got.shape == wrong.shape and bool(np.allclose(got, wrong, rtol=rtol, atol=atol,
+                                                         equal_nan=True))
+
+
+def diagnose(reference: Callable, cases: Sequence[tuple], values: Sequence[Any], *,
+             rtol: float = 1e-7, atol: float = 1e-10) -> Mistake | None:
+    """The catalogued mistake that gives exactly ``values`` (the student's results) on
+    every one of ``cases``, or None. Mistakes are run here, on copies of the cases."""
+    for mistake in mistakes_for(reference):
+        with np.errstate(all="ignore"):
+            try:
+                wrong = [mistake.wrong(*(np.copy(a) if isinstance(a, np.ndarray) else a
+                                         for a in case)) for case in cases]
+            except Exception:  # noqa: BLE001 - a mistake that cannot run does not match
+                continue
+        if all(_same(v, w, rtol, atol) for v, w in zip(values, wrong, strict=True)):
+            return mistake
+    return None
