@@ -197,6 +197,143 @@ CATALOGUE: dict[str, tuple[Mistake, ...]] = {
                 "    mask = np.ones(weights.size, dtype=bool)\n    mask[order[:k]] = False\n"
                 "    return mask.reshape(weights.shape)\n"),
     ),
+    "week14.references.sigmoid_layer": (
+        Mistake("layer-without-bias",
+                "this leaves out the bias: a layer computes σ(xW + b)",
+                "def layer_forward(x, W, b):\n    return 1 / (1 + np.exp(-(x @ W)))\n"),
+        Mistake("layer-transposed-weights",
+                "this uses Wᵀ: with x of shape (N, in) and W of shape (in, out) the layer "
+                "is σ(xW + b)",
+                "def layer_forward(x, W, b):\n    return 1 / (1 + np.exp(-(x @ W.T + b)))\n"),
+        Mistake("layer-without-activation",
+                "this is the weighted sum xW + b: the layer's output is its sigmoid, "
+                "σ(xW + b)",
+                "def layer_forward(x, W, b):\n    return x @ W + b\n"),
+    ),
+    "week14.symmetry.unit_spread": (
+        Mistake("spread-without-bias",
+                "this leaves out the biases: a hidden unit is its weights and its bias, "
+                "(W[:, j], b[j]), and two units with equal weights but different biases "
+                "differ",
+                "def unit_spread(W, b):\n"
+                "    d = W[:, :, None] - W[:, None, :]\n"
+                "    return float(np.sqrt((d ** 2).sum(axis=0)).max())\n"),
+        Mistake("spread-of-rows",
+                "this compares rows of W, the inputs: a hidden unit is a column, W[:, j] "
+                "with b[j]",
+                "def unit_spread(W, b):\n    V = np.vstack([W, b]).T\n"
+                "    d = V[:, :, None] - V[:, None, :]\n"
+                "    return float(np.sqrt((d ** 2).sum(axis=0)).max())\n"),
+    ),
+    "week14.functional.conv2d": (
+        Mistake("convolution-flipped-kernel",
+                "this flips the kernel (the convolution of mathematics): CNNs, and the "
+                "lecture, slide the kernel as it is, out = Σ window ⊙ w + b",
+                "def conv2d_forward(x, w, b, stride=1, padding=0):\n"
+                "    p = padding\n"
+                "    xp = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))\n"
+                "    kh, kw = w.shape[2:]\n"
+                "    out_h = (xp.shape[2] - kh) // stride + 1\n"
+                "    out_w = (xp.shape[3] - kw) // stride + 1\n"
+                "    out = np.zeros((x.shape[0], w.shape[0], out_h, out_w))\n"
+                "    for i in range(out_h):\n"
+                "        for j in range(out_w):\n"
+                "            top, left = i * stride, j * stride\n"
+                "            window = xp[:, :, top:top + kh, left:left + kw]\n"
+                "            flipped = w[:, :, ::-1, ::-1]\n"
+                "            out[:, :, i, j] = np.einsum('nchw,fchw->nf', window, flipped) + b\n"
+                "    return out\n"),
+        Mistake("convolution-without-bias",
+                "this leaves out the bias: each output is Σ window ⊙ w + b[f]",
+                "def conv2d_forward(x, w, b, stride=1, padding=0):\n"
+                "    p = padding\n"
+                "    xp = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))\n"
+                "    kh, kw = w.shape[2:]\n"
+                "    out_h = (xp.shape[2] - kh) // stride + 1\n"
+                "    out_w = (xp.shape[3] - kw) // stride + 1\n"
+                "    out = np.zeros((x.shape[0], w.shape[0], out_h, out_w))\n"
+                "    for i in range(out_h):\n"
+                "        for j in range(out_w):\n"
+                "            top, left = i * stride, j * stride\n"
+                "            window = xp[:, :, top:top + kh, left:left + kw]\n"
+                "            out[:, :, i, j] = np.einsum('nchw,fchw->nf', window, w)\n"
+                "    return out\n"),
+        Mistake("convolution-ignores-stride",
+                "this moves the window by one whatever the stride: window (i, j) starts at "
+                "row i·s and column j·s, and there are ⌊(n + 2p − k)/s⌋ + 1 of them",
+                "def conv2d_forward(x, w, b, stride=1, padding=0):\n"
+                "    p = padding\n"
+                "    xp = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))\n"
+                "    kh, kw = w.shape[2:]\n"
+                "    out_h = (xp.shape[2] - kh) // 1 + 1\n"
+                "    out_w = (xp.shape[3] - kw) // 1 + 1\n"
+                "    out = np.zeros((x.shape[0], w.shape[0], out_h, out_w))\n"
+                "    for i in range(out_h):\n"
+                "        for j in range(out_w):\n"
+                "            window = xp[:, :, i:i + kh, j:j + kw]\n"
+                "            out[:, :, i, j] = np.einsum('nchw,fchw->nf', window, w) + b\n"
+                "    return out\n"),
+    ),
+    "week14.functional.max_pool2d": (
+        Mistake("pool-stride-one",
+                "this moves the window by one when no stride is given: pooling's stride "
+                "defaults to the window's size (windows side by side)",
+                "def max_pool(x, size, stride=None):\n"
+                "    stride = 1 if stride is None else stride\n"
+                "    out_h = (x.shape[2] - size) // stride + 1\n"
+                "    out_w = (x.shape[3] - size) // stride + 1\n"
+                "    out = np.zeros((x.shape[0], x.shape[1], out_h, out_w))\n"
+                "    for i in range(out_h):\n"
+                "        for j in range(out_w):\n"
+                "            top, left = i * stride, j * stride\n"
+                "            window = x[:, :, top:top + size, left:left + size]\n"
+                "            out[:, :, i, j] = window.max(axis=(2, 3))\n"
+                "    return out\n"),
+    ),
+    "week14.functional.avg_pool2d": (
+        Mistake("avg-pool-stride-one",
+                "this moves the window by one when no stride is given: pooling's stride "
+                "defaults to the window's size (windows side by side)",
+                "def avg_pool(x, size, stride=None):\n"
+                "    stride = 1 if stride is None else stride\n"
+                "    out_h = (x.shape[2] - size) // stride + 1\n"
+                "    out_w = (x.shape[3] - size) // stride + 1\n"
+                "    out = np.zeros((x.shape[0], x.shape[1], out_h, out_w))\n"
+                "    for i in range(out_h):\n"
+                "        for j in range(out_w):\n"
+                "            top, left = i * stride, j * stride\n"
+                "            window = x[:, :, top:top + size, left:left + size]\n"
+                "            out[:, :, i, j] = window.mean(axis=(2, 3))\n"
+                "    return out\n"),
+        Mistake("avg-pool-max",
+                "this takes the maximum: average pooling takes the mean of each window",
+                "def avg_pool(x, size, stride=None):\n"
+                "    stride = size if stride is None else stride\n"
+                "    out_h = (x.shape[2] - size) // stride + 1\n"
+                "    out_w = (x.shape[3] - size) // stride + 1\n"
+                "    out = np.zeros((x.shape[0], x.shape[1], out_h, out_w))\n"
+                "    for i in range(out_h):\n"
+                "        for j in range(out_w):\n"
+                "            top, left = i * stride, j * stride\n"
+                "            window = x[:, :, top:top + size, left:left + size]\n"
+                "            out[:, :, i, j] = window.max(axis=(2, 3))\n"
+                "    return out\n"),
+    ),
+    "week14.widgets.cnn.confusion_matrix": (
+        Mistake("confusion-transposed",
+                "this counts C[predicted, true]: rows are the true classes, C[i, j] counts "
+                "examples of class i predicted as j",
+                "def confusion_matrix(y_true, y_pred, n_classes):\n"
+                "    C = np.zeros((n_classes, n_classes), dtype=int)\n"
+                "    for t, p in zip(y_true, y_pred):\n        C[p, t] += 1\n    return C\n"),
+        Mistake("confusion-observed-classes",
+                "this has a row and column only for the classes that occur: the matrix is "
+                "n_classes × n_classes, with zeros for classes never seen",
+                "def confusion_matrix(y_true, y_pred, n_classes):\n"
+                "    n = int(max(np.max(y_true), np.max(y_pred))) + 1\n"
+                "    C = np.zeros((n, n), dtype=int)\n"
+                "    for t, p in zip(y_true, y_pred):\n        C[t, p] += 1\n    return C\n"),
+    ),
     "week14.functional.zero_pad": (
         Mistake("pad-every-axis",
                 "this pads every axis, the batch and channel axes too (np.pad(x, p)): pad "
