@@ -52,6 +52,40 @@ class Mistake:
         return namespace[self.answer.split("def ", 1)[1].split("(", 1)[0]]
 
 
+def _convolution(*, stride: str = "stride", kernel: str = "w", bias: str = " + b") -> str:
+    """A student's loop convolution, with one of its parts (the stride it moves by, the
+    kernel it uses, the bias it adds) replaced."""
+    return ("def conv2d_forward(x, w, b, stride=1, padding=0):\n"
+            "    p = padding\n"
+            "    xp = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))\n"
+            f"    kernel, step = {kernel}, {stride}\n"
+            "    kh, kw = w.shape[2:]\n"
+            "    out_h = (xp.shape[2] - kh) // step + 1\n"
+            "    out_w = (xp.shape[3] - kw) // step + 1\n"
+            "    out = np.zeros((x.shape[0], w.shape[0], out_h, out_w))\n"
+            "    for i in range(out_h):\n"
+            "        for j in range(out_w):\n"
+            "            window = xp[:, :, i * step:i * step + kh, j * step:j * step + kw]\n"
+            f"            out[:, :, i, j] = np.einsum('nchw,fchw->nf', window, kernel){bias}\n"
+            "    return out\n")
+
+
+def _pooling(name: str, *, default_stride: str, reduce: str) -> str:
+    """A student's loop pooling ``name``, with the stride it takes when none is given
+    and the reduction (``max`` or ``mean``) of each window."""
+    return (f"def {name}(x, size, stride=None):\n"
+            f"    stride = {default_stride} if stride is None else stride\n"
+            "    out_h = (x.shape[2] - size) // stride + 1\n"
+            "    out_w = (x.shape[3] - size) // stride + 1\n"
+            "    out = np.zeros((x.shape[0], x.shape[1], out_h, out_w))\n"
+            "    for i in range(out_h):\n"
+            "        for j in range(out_w):\n"
+            "            top, left = i * stride, j * stride\n"
+            "            window = x[:, :, top:top + size, left:left + size]\n"
+            f"            out[:, :, i, j] = window.{reduce}(axis=(2, 3))\n"
+            "    return out\n")
+
+
 CATALOGUE: dict[str, tuple[Mistake, ...]] = {
     "week14.activations.sigmoid": (
         Mistake("sigmoid-exponent-sign",
@@ -229,95 +263,29 @@ CATALOGUE: dict[str, tuple[Mistake, ...]] = {
         Mistake("convolution-flipped-kernel",
                 "this flips the kernel (the convolution of mathematics): CNNs, and the "
                 "lecture, slide the kernel as it is, out = Σ window ⊙ w + b",
-                "def conv2d_forward(x, w, b, stride=1, padding=0):\n"
-                "    p = padding\n"
-                "    xp = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))\n"
-                "    kh, kw = w.shape[2:]\n"
-                "    out_h = (xp.shape[2] - kh) // stride + 1\n"
-                "    out_w = (xp.shape[3] - kw) // stride + 1\n"
-                "    out = np.zeros((x.shape[0], w.shape[0], out_h, out_w))\n"
-                "    for i in range(out_h):\n"
-                "        for j in range(out_w):\n"
-                "            top, left = i * stride, j * stride\n"
-                "            window = xp[:, :, top:top + kh, left:left + kw]\n"
-                "            flipped = w[:, :, ::-1, ::-1]\n"
-                "            out[:, :, i, j] = np.einsum('nchw,fchw->nf', window, flipped) + b\n"
-                "    return out\n"),
+                _convolution(kernel="w[:, :, ::-1, ::-1]")),
         Mistake("convolution-without-bias",
                 "this leaves out the bias: each output is Σ window ⊙ w + b[f]",
-                "def conv2d_forward(x, w, b, stride=1, padding=0):\n"
-                "    p = padding\n"
-                "    xp = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))\n"
-                "    kh, kw = w.shape[2:]\n"
-                "    out_h = (xp.shape[2] - kh) // stride + 1\n"
-                "    out_w = (xp.shape[3] - kw) // stride + 1\n"
-                "    out = np.zeros((x.shape[0], w.shape[0], out_h, out_w))\n"
-                "    for i in range(out_h):\n"
-                "        for j in range(out_w):\n"
-                "            top, left = i * stride, j * stride\n"
-                "            window = xp[:, :, top:top + kh, left:left + kw]\n"
-                "            out[:, :, i, j] = np.einsum('nchw,fchw->nf', window, w)\n"
-                "    return out\n"),
+                _convolution(bias="")),
         Mistake("convolution-ignores-stride",
                 "this moves the window by one whatever the stride: window (i, j) starts at "
                 "row i·s and column j·s, and there are ⌊(n + 2p − k)/s⌋ + 1 of them",
-                "def conv2d_forward(x, w, b, stride=1, padding=0):\n"
-                "    p = padding\n"
-                "    xp = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))\n"
-                "    kh, kw = w.shape[2:]\n"
-                "    out_h = (xp.shape[2] - kh) // 1 + 1\n"
-                "    out_w = (xp.shape[3] - kw) // 1 + 1\n"
-                "    out = np.zeros((x.shape[0], w.shape[0], out_h, out_w))\n"
-                "    for i in range(out_h):\n"
-                "        for j in range(out_w):\n"
-                "            window = xp[:, :, i:i + kh, j:j + kw]\n"
-                "            out[:, :, i, j] = np.einsum('nchw,fchw->nf', window, w) + b\n"
-                "    return out\n"),
+                _convolution(stride="1")),
     ),
     "week14.functional.max_pool2d": (
         Mistake("pool-stride-one",
                 "this moves the window by one when no stride is given: pooling's stride "
                 "defaults to the window's size (windows side by side)",
-                "def max_pool(x, size, stride=None):\n"
-                "    stride = 1 if stride is None else stride\n"
-                "    out_h = (x.shape[2] - size) // stride + 1\n"
-                "    out_w = (x.shape[3] - size) // stride + 1\n"
-                "    out = np.zeros((x.shape[0], x.shape[1], out_h, out_w))\n"
-                "    for i in range(out_h):\n"
-                "        for j in range(out_w):\n"
-                "            top, left = i * stride, j * stride\n"
-                "            window = x[:, :, top:top + size, left:left + size]\n"
-                "            out[:, :, i, j] = window.max(axis=(2, 3))\n"
-                "    return out\n"),
+                _pooling("max_pool", default_stride="1", reduce="max")),
     ),
     "week14.functional.avg_pool2d": (
         Mistake("avg-pool-stride-one",
                 "this moves the window by one when no stride is given: pooling's stride "
                 "defaults to the window's size (windows side by side)",
-                "def avg_pool(x, size, stride=None):\n"
-                "    stride = 1 if stride is None else stride\n"
-                "    out_h = (x.shape[2] - size) // stride + 1\n"
-                "    out_w = (x.shape[3] - size) // stride + 1\n"
-                "    out = np.zeros((x.shape[0], x.shape[1], out_h, out_w))\n"
-                "    for i in range(out_h):\n"
-                "        for j in range(out_w):\n"
-                "            top, left = i * stride, j * stride\n"
-                "            window = x[:, :, top:top + size, left:left + size]\n"
-                "            out[:, :, i, j] = window.mean(axis=(2, 3))\n"
-                "    return out\n"),
+                _pooling("avg_pool", default_stride="1", reduce="mean")),
         Mistake("avg-pool-max",
                 "this takes the maximum: average pooling takes the mean of each window",
-                "def avg_pool(x, size, stride=None):\n"
-                "    stride = size if stride is None else stride\n"
-                "    out_h = (x.shape[2] - size) // stride + 1\n"
-                "    out_w = (x.shape[3] - size) // stride + 1\n"
-                "    out = np.zeros((x.shape[0], x.shape[1], out_h, out_w))\n"
-                "    for i in range(out_h):\n"
-                "        for j in range(out_w):\n"
-                "            top, left = i * stride, j * stride\n"
-                "            window = x[:, :, top:top + size, left:left + size]\n"
-                "            out[:, :, i, j] = window.max(axis=(2, 3))\n"
-                "    return out\n"),
+                _pooling("avg_pool", default_stride="size", reduce="max")),
     ),
     "week14.widgets.cnn.confusion_matrix": (
         Mistake("confusion-transposed",

@@ -605,20 +605,13 @@ class ScheduleFigure:
         self.fig.subplots_adjust(top=0.925 - 0.029 * rows)
 
 
-def schedule_figure(
-    history: History,
-    baseline: History | None = None,
-    title: str = "",
-    *,
-    label: str = "schedule",
-    plateau: PlateauTrace | None = None,
-    pinned: Sequence[ScheduleRun] = (),
-) -> Any:
-    """A new :class:`ScheduleFigure` showing ``history`` (and ``baseline``, ``pinned``;
-    arguments as in :meth:`ScheduleFigure.update`); returns its matplotlib Figure, which
-    Jupyter displays when it ends a cell."""
+def schedule_figure(history: History, baseline: History | None = None, title: str = "",
+                    **options: Any) -> Any:
+    """A new :class:`ScheduleFigure` showing ``history`` (and ``baseline``; ``options``
+    are :meth:`ScheduleFigure.update`'s ``label``, ``plateau`` and ``pinned``); returns
+    its matplotlib Figure, which Jupyter displays when it ends a cell."""
     figure = ScheduleFigure()
-    figure.update(history, baseline, title, label=label, plateau=plateau, pinned=pinned)
+    figure.update(history, baseline, title, **options)
     return figure.fig
 
 
