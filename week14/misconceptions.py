@@ -172,6 +172,20 @@ CATALOGUE: dict[str, tuple[Mistake, ...]] = {
                 "divides by the number of examples m, J = 1/(2m) Σ(ŷ − y)²",
                 "def mse(y_hat, y):\n    return np.mean((y_hat - y) ** 2)\n"),
     ),
+    "week14.widgets.cost.asymmetric_mse": (
+        Mistake("asymmetric-weights-over-predictions",
+                "this weights the over-predictions (ŷ > y): the exercise makes predicting "
+                "too little costly, so weight the errors with ŷ < y",
+                "def asymmetric_mse(y_hat, y, under_weight=3.0):\n    error = y_hat - y\n"
+                "    factor = np.where(error > 0, under_weight, 1.0)\n"
+                "    return np.sum(factor * error ** 2) / (2 * len(y_hat))\n"),
+        Mistake("asymmetric-over-m",
+                "this divides by m, not 2m: it is the lecture's MSE, J = 1/(2m) Σ c_i r_i², "
+                "with each squared error weighted",
+                "def asymmetric_mse(y_hat, y, under_weight=3.0):\n    error = y_hat - y\n"
+                "    factor = np.where(error < 0, under_weight, 1.0)\n"
+                "    return np.sum(factor * error ** 2) / len(y_hat)\n"),
+    ),
     "week14.gradient_descent.sse_gradient": (
         Mistake("sse-gradient-sign",
                 "this has the opposite sign: ∂SSE/∂w = −Xᵀ(y − Xw), the error y − ŷ "
