@@ -127,6 +127,21 @@ def test_a_check_is_the_same_over_the_line_and_in_one_round_trip():
     assert proxy._channel.requests == 1
 
 
+def test_an_input_changed_in_place_is_seen_beside_a_function_argument():
+    """The arguments come back for the in-place check even when one of them is a
+    function (notebook 05's gradient check takes the objective and x)."""
+    from week14 import references
+    from week14.gradcheck import numerical_gradient
+
+    namespace = {"np": np}
+    exec("def centred_difference_gradient(f, x):\n    x *= 2\n"
+         "    return np.zeros(x.shape)\n", namespace)
+    proxy = student(namespace, "centred_difference_gradient")
+    with pytest.raises(grading.CheckFailed, match="changed its input array in place"):
+        grading.check_function(proxy, numerical_gradient,
+                               [(references.sum_of_squares, np.linspace(-1.0, 1.0, 5))])
+
+
 def test_the_checks_see_what_the_student_returned_not_what_it_claims():
     namespace = {"np": np}
     exec("class Yes:\n    def __eq__(self, other):\n        return True\n"

@@ -473,6 +473,15 @@ def _fresh(value: Any) -> Any:
     return value
 
 
+def _is_plain(value: Any) -> bool:
+    """True when ``value`` can cross the line as plain data (:func:`encode`)."""
+    try:
+        encode(value)
+    except NotPlainData:
+        return False
+    return True
+
+
 def _call(function: Callable, args: tuple, kwargs: dict, forbid: Sequence[str]) -> Outcome:
     """Call ``function`` on copies of ``args`` in this process, recording everything
     an :class:`Outcome` holds."""
@@ -782,10 +791,9 @@ def serve(text: str, namespace: dict) -> str:
             result = []
             for args, kwargs in request["cases"]:
                 outcome = _call(function, tuple(args), kwargs, request["forbid"])
-                try:
-                    encode(outcome.args)
-                except NotPlainData:
-                    outcome.args = ()
+                # The arguments as the call left them, for the in-place check; one that
+                # is not plain data (a function) comes back as None.
+                outcome.args = [arg if _is_plain(arg) else None for arg in outcome.args]
                 result.append(vars(outcome))
             handle = _handle_maker(namespace, label)
             body = encode({"ok": result}, handle)
