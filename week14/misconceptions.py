@@ -273,6 +273,17 @@ CATALOGUE: dict[str, tuple[Mistake, ...]] = {
                 "    d = V[:, :, None] - V[:, None, :]\n"
                 "    return float(np.sqrt((d ** 2).sum(axis=0)).max())\n"),
     ),
+    "week14.references.conv_single_step": (
+        Mistake("single-step-without-bias",
+                "this leaves out the bias: one output value is Σ window ⊙ kernel + b",
+                "def conv_single_step(window, kernel, b):\n"
+                "    return float(np.sum(window * kernel))\n"),
+        Mistake("single-step-matrix-product",
+                "this multiplies window and kernel as matrices (@): a convolution "
+                "multiplies them elementwise (*), then sums, Σ window ⊙ kernel + b",
+                "def conv_single_step(window, kernel, b):\n"
+                "    return float(np.sum(window @ kernel) + b)\n"),
+    ),
     "week14.functional.conv2d": (
         Mistake("convolution-flipped-kernel",
                 "this flips the kernel (the convolution of mathematics): CNNs, and the "
