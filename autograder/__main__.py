@@ -55,7 +55,7 @@ def cmd_collect(args: argparse.Namespace) -> int:
     return 0
 
 
-def _stop_on_sigterm(signum, frame) -> None:
+def _stop_on_sigterm(signum: int, frame: object) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
 

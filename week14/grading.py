@@ -221,6 +221,10 @@ def _notes(label: str, outcomes: list[remote.Outcome], hidden: bool) -> None:
               "results were right, so this costs nothing")
 
 
+#: How a failure names a catalogued mistake's key (the grader reads it back).
+MISTAKE_TAG = "[mistake: {}]"
+
+
 def _with_mistake(message: str, label: str, reference: Callable, cases: list[tuple],
                   outcomes: list[remote.Outcome], rtol: float, atol: float) -> str:
     """``message``, and the catalogued mistake (:mod:`week14.misconceptions`) that gives
@@ -233,10 +237,6 @@ def _with_mistake(message: str, label: str, reference: Callable, cases: list[tup
     if mistake is None:
         return message
     return f"{message}\n{label}: {mistake.says} {MISTAKE_TAG.format(mistake.key)}"
-
-
-#: How a failure names a catalogued mistake's key (the grader reads it back).
-MISTAKE_TAG = "[mistake: {}]"
 
 
 def check_function(
