@@ -31,6 +31,7 @@ from autograder.config import Limits
 from autograder.notebook import prepare
 from autograder.sandbox import ZygoteAddress
 from week14.grading import MISTAKE_TAG
+from week14.misconceptions import CATALOGUE
 
 if TYPE_CHECKING:
     from nbformat import NotebookNode
@@ -135,17 +136,21 @@ def output_flags(nb: NotebookNode, name: str, limits: Limits) -> list[str]:
 _MISTAKE = re.compile(re.escape(MISTAKE_TAG).replace(r"\{\}", r"([\w-]+)"))
 
 
+KNOWN_MISTAKES = {m.key for found in CATALOGUE.values() for m in found}
+
+
 def mistakes(nb: NotebookNode, scores: dict[str, list[float]]) -> dict[str, str]:
     """Test cell -> the catalogued mistake its failure names (week14.misconceptions),
-    or ``"other"``, for each test cell that lost points."""
+    or ``"other"``, for each test cell that lost points. Only the catalogue's keys
+    count: a key in a student's own exception message names nothing."""
     found = {}
     for cell in nb.cells:
         gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
         if gid in scores and scores[gid][0] < scores[gid][1]:
             errors = " ".join(str(out.get("evalue", "")) for out in cell.get("outputs", [])
                               if out.get("output_type") == "error")
-            tag = _MISTAKE.search(errors)
-            found[gid] = tag.group(1) if tag else "other"
+            keys = [key for key in _MISTAKE.findall(errors) if key in KNOWN_MISTAKES]
+            found[gid] = keys[-1] if keys else "other"
     return found
 
 

@@ -172,3 +172,18 @@ def test_the_summary_counts_each_mistake_exactly(graded, tmp_path):
     table = write_mistakes_csv(counts, tmp_path / "mistakes.csv").read_text().splitlines()
     assert table[0] == "notebook,test,mistake,students"
     assert len(table) == 1 + sum(len(row) for row in counts.values())
+
+
+def test_a_key_in_a_students_own_message_counts_as_other():
+    """The summary counts only the catalogue's keys: a student cannot file their
+    failure under a mistake by raising an exception whose text names one."""
+    from nbformat.v4 import new_code_cell, new_notebook, new_output
+
+    from autograder.autograde import mistakes
+
+    cells = [new_code_cell(metadata={"nbgrader": {"grade_id": gid}}, outputs=[new_output(
+        "error", ename="CheckFailed", evalue=text, traceback=[])])
+        for gid, text in (("spoofed", "f raised ValueError: [mistake: made-up]"),
+                          ("named", f"f is wrong\nf: ... {MISTAKE_TAG.format(TWICE)}"))]
+    scores = {"spoofed": [0.0, 2.0], "named": [0.0, 2.0]}
+    assert mistakes(new_notebook(cells=cells), scores) == {"spoofed": "other", "named": TWICE}
