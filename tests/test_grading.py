@@ -1,6 +1,7 @@
 """The graded-test helpers must fail with messages a student can act on."""
 
 import functools
+import linecache
 
 import numpy as np
 import pytest
@@ -90,16 +91,79 @@ def test_in_place_mutation_is_reported():
         check_function(mutating, ref_square, cases=[(np.array([1.0, 3.0]),)])
 
 
-def test_students_own_exception_is_named_with_their_line():
-    def unfinished(x):
-        raise NotImplementedError("write me")
+def answer(source: str, name: str):
+    """The function ``name`` defined by ``source`` as if in a notebook cell (whose code
+    the checks name by line)."""
+    filename = f"/tmp/ipykernel_0/{name}.py"
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    namespace = {"np": np}
+    exec(compile(source, filename, "exec"), namespace)  # noqa: S102 - the test's own source
+    return namespace[name]
 
-    with pytest.raises(CheckFailed, match=r"unfinished\(1\) raised NotImplementedError: "
-                                          "write me"):
-        check_function(unfinished, ref_square, cases=[(1.0,)])
+
+def test_students_own_exception_is_named_with_their_line():
+    unfinished = answer('def unfinished(x):\n    raise NotImplementedError("write me")\n',
+                        "unfinished")
     with pytest.raises(CheckFailed) as info:
-        check_function(unfinished, ref_square, cases=[(1.0,)], hidden=True)
-    assert str(info.value) == "unfinished raised NotImplementedError on a hidden case"
+        check_function(unfinished, ref_square, cases=[(1.0,)])
+    assert str(info.value) == ("unfinished(1) raised NotImplementedError: write me\n  at line "
+                               '2 of your code: raise NotImplementedError("write me")')
+    with pytest.raises(CheckFailed) as info:
+        check_function(unfinished, ref_square, cases=[grading.case("one number", 1.0)],
+                       hidden=True)
+    assert str(info.value) == ("unfinished raised NotImplementedError on a hidden case (one "
+                               "number): write me\n  at line 2 of your code: raise "
+                               'NotImplementedError("write me")')
+
+
+def test_a_hidden_exception_keeps_its_words_but_no_shape_or_number():
+    """The hidden case's label, Python's exception name, the student's line and the
+    words of the message: enough to find the bug, with every shape and number gone
+    (numbers the student's code puts in its message could be hidden inputs)."""
+    source = ("def broadcasts(x):\n    return x + np.ones((3, 1, 7))\n\n"
+              "def leaks(x):\n    raise ValueError(f'input was {x.tolist()} of shape {x.shape}')\n"
+              "\nclass Secret(Exception):\n    pass\n\n"
+              "def home_made(x):\n    raise Secret('hidden')\n")
+    hidden_x = np.array([[4.25, -1.5]])
+    for name, expected, line in [
+            ("broadcasts", "operands could not be broadcast together with shapes (…) (…)",
+             "line 2 of your code: return x + np.ones((…))"),
+            ("leaks", "input was [[…, -…]] of shape (…)",
+             "line 5 of your code: raise ValueError(f'input was {x.tolist()} of shape "
+             "{x.shape}')"),
+            ("home_made", "hidden", "line 11 of your code: raise Secret('hidden')")]:
+        with pytest.raises(CheckFailed) as info:
+            check_function(answer(source, name), ref_square,
+                           cases=[grading.case("a row", hidden_x)], hidden=True)
+        kind = "an exception" if name == "home_made" else "ValueError"
+        assert str(info.value) == (f"{name} raised {kind} on a hidden case (a row): "
+                                   f"{expected}\n  at {line}")
+
+
+def test_a_long_hidden_message_is_cut():
+    def wordy(x):
+        raise ValueError("abc " * 500)
+
+    with pytest.raises(CheckFailed) as info:
+        check_function(wordy, ref_square, cases=[grading.case("a number", 1.0)], hidden=True)
+    first = str(info.value).partition("\n")[0]
+    assert len(first.partition("): ")[2]) <= grading.MAX_HIDDEN_TEXT
+
+
+def test_a_hidden_case_needs_a_label():
+    with pytest.raises(ValueError, match="every hidden case of ref_square needs a label"):
+        check_function(ref_square, ref_square, cases=[(1.0,)], hidden=True)
+    with pytest.raises(ValueError, match="needs a label"):
+        grading.results(ref_square, [(1.0,)], hidden=True)
+    with pytest.raises(ValueError, match="needs a label"):
+        check_array(1.0, 1.0, hidden=True)
+    with pytest.raises(ValueError, match="non-empty string"):
+        grading.case("  ", 1.0)
+
+
+def test_a_visible_failure_names_its_case_label():
+    with pytest.raises(CheckFailed, match=r"expected 4, got 8 \(off by 4\) \[case: two\]$"):
+        check_function(lambda v: v**3, ref_square, cases=[grading.case("two", 2.0)])
 
 
 def test_a_warning_is_a_note_not_a_failure(capsys):
@@ -135,13 +199,16 @@ def test_random_arrays_are_seeded():
 def test_hidden_mode_names_the_problem_but_no_values():
     x = np.array([1.5, -2.25, 3.125])
     with pytest.raises(CheckFailed) as info:
-        check_function(lambda v: v**3, ref_square, cases=[(x,)], hidden=True)
+        check_function(lambda v: v**3, ref_square, cases=[grading.case("three floats", x)],
+                       hidden=True)
     msg = str(info.value)
-    assert msg == "<lambda> fails a hidden test: 3 of 3 values are wrong"
-    with pytest.raises(CheckFailed, match="hidden test: it returned None"):
-        check_function(lambda v: None, ref_square, cases=[(x,)], hidden=True)
-    with pytest.raises(CheckFailed, match="hidden test: its result has the wrong shape$"):
-        check_array(np.zeros(2), np.zeros(3), hidden=True)
+    assert msg == "<lambda> fails a hidden case (three floats): 3 of 3 values are wrong"
+    with pytest.raises(CheckFailed, match=r"hidden case \(floats\): it returned None"):
+        check_function(lambda v: None, ref_square, cases=[grading.case("floats", x)],
+                       hidden=True)
+    with pytest.raises(CheckFailed, match=r"hidden case \(a short vector\): its result has "
+                                          "the wrong shape$"):
+        check_array(np.zeros(2), np.zeros(3), hidden=True, label="a short vector")
 
 
 def test_a_function_argument_is_named_not_shown_as_its_repr():
@@ -171,5 +238,6 @@ def test_integer_constants_in_np_where_are_named_as_the_cause_of_integers():
     assert "np.where(..., 1, 0): write 1.0 and 0.0" in msg and ".astype(float)" in msg, msg
     with pytest.raises(CheckFailed) as info:
         check_function(binary_step_derivative, activations.binary_step_derivative,
-                       cases=[(np.linspace(-1.0, 1.0, 5),)], hidden=True)
+                       cases=[grading.case("from -1 to 1", np.linspace(-1.0, 1.0, 5))],
+                       hidden=True)
     assert "np.where(..., 1, 0)" in str(info.value)

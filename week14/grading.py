@@ -38,6 +38,35 @@ class CheckFailed(AssertionError):
     """A graded check failed; the message says what is wrong and how to fix it."""
 
 
+class Case(tuple):
+    """One test case: the positional arguments of a call, and a label that says what
+    the case exercises ("integer input", "a non-square kernel"). A hidden case's
+    failure is reported by its label, never by its inputs."""
+
+    label: str
+
+    def __new__(cls, label: str, args: Sequence[Any]) -> Case:
+        if not isinstance(label, str) or not label.strip():
+            raise ValueError(f"a case's label must be a non-empty string, got {label!r}")
+        new = super().__new__(cls, args)
+        new.label = label
+        return new
+
+
+def case(label: str, *args: Any) -> Case:
+    """The arguments ``args`` of one call, labelled with what they exercise::
+
+        grading.case("several outputs per example", y_hat, y)
+
+    Every hidden case of a check needs a label, and a visible case with the same label
+    and other numbers lets the student meet that situation before grading."""
+    return Case(label, args)
+
+
+def _label_of(args: Sequence[Any]) -> str | None:
+    return args.label if isinstance(args, Case) else None
+
+
 def _describe(value: Any, limit: int = 6) -> str:
     """Short, readable rendering of an input or output for a failure message."""
     if isinstance(value, np.generic):
@@ -142,6 +171,7 @@ def check_array(
     atol: float = 1e-10,
     inputs: np.ndarray | None = None,
     hidden: bool = False,
+    label: str | None = None,
 ) -> None:
     """Fail with a readable :class:`CheckFailed` unless ``got`` matches ``expected``.
 
@@ -151,13 +181,19 @@ def check_array(
     and finally the values: ``|got - expected| <= atol + rtol * |expected|``
     elementwise (booleans and integers must be equal). For elementwise functions pass
     ``inputs`` (same shape) so the message can name the input of the worst element.
-    Hidden tests pass ``hidden=True``: the message then names the kind of problem
-    but no input or expected value, so feedback never gives a hidden test away.
+    Hidden tests pass ``hidden=True`` and a ``label`` saying what the case exercises:
+    the message then names the label and the kind of problem but no input or expected
+    value, so feedback never gives a hidden test away.
     """
+    if hidden and not label:
+        raise ValueError(f"a hidden check of {name} needs a label: check_array(..., "
+                         "hidden=True, label='what this case exercises')")
     found = _mismatch(got, expected, name, rtol, atol, inputs)
     if found is not None:
         reason, detail = found
-        raise CheckFailed(f"{name} fails a hidden test: {reason}" if hidden else detail)
+        if hidden:
+            raise CheckFailed(f"{name} fails a hidden case ({label}): {reason}")
+        raise CheckFailed(f"{detail} [case: {label}]" if label else detail)
 
 
 def _copy_args(args: Sequence[Any]) -> tuple:
@@ -191,15 +227,37 @@ def _builtin_name(text: str, base: type) -> str:
     return "an exception" if base is BaseException else "a warning"
 
 
-def _raised(call: str, outcome: remote.Outcome, hidden: bool) -> str:
-    """The message for a student's function that raised an exception. On a hidden case
-    only the exception's type, when it is Python's own: the message, the line and a
-    home-made exception class could show a hidden input."""
+_NUMBERS = re.compile(r"\d+(\.\d*)?([eE][-+]?\d+)?")
+#: The longest part of a student's exception message or line that a hidden case shows.
+MAX_HIDDEN_TEXT = 160
+
+
+def _without_values(text: str) -> str:
+    """``text`` with shapes and numbers replaced by "…" (a hidden case's shapes and
+    values stay hidden), at most :data:`MAX_HIDDEN_TEXT` characters."""
+    text = _NUMBERS.sub("…", _SHAPES.sub("(…)", " ".join(text.split())))
+    return text if len(text) <= MAX_HIDDEN_TEXT else text[:MAX_HIDDEN_TEXT - 1] + "…"
+
+
+def _raised(call: str, outcome: remote.Outcome, label: str | None, hidden: bool) -> str:
+    """The message for a student's function that raised an exception, and the line of
+    their code that raised it. On a hidden case: the case's label, the exception's type
+    when it is Python's own (a home-made class's name could carry a hidden input), and
+    its message and the line with every shape and number replaced by "…"."""
+    where = ""
+    if outcome.line:
+        number, _, text = outcome.line.partition(": ")
+        if hidden:
+            number = number if re.fullmatch(r"line \d{1,5}", number) else "a line"
+            text = _without_values(text)
+        where = f"\n  at {number} of your code" + (f": {text}" if text else "")
     if hidden:
-        kind = _builtin_name(outcome.error or "", BaseException)
-        return f"{call} raised {kind} on a hidden case"
-    where = f" at {outcome.line} of your code" if outcome.line else ""
-    return f"{call} raised {outcome.error}{where}"
+        kind, _, message = (outcome.error or "").partition(":")
+        kind = _builtin_name(kind, BaseException)
+        message = _without_values(message)
+        return (f"{call} raised {kind} on a hidden case ({label or 'unlabelled'})"
+                + (f": {message}" if message else "") + where)
+    return f"{call} raised {outcome.error}" + (f" [case: {label}]" if label else "") + where
 
 
 def _uses_reference(label: str, outcome: remote.Outcome) -> str:
@@ -219,6 +277,14 @@ def _notes(label: str, outcomes: list[remote.Outcome], hidden: bool) -> None:
     for warning in seen[:3]:
         print(f"note: {label} warned {warning}{' on a hidden case' if hidden else ''}; its "
               "results were right, so this costs nothing")
+
+
+def _require_labels(name: str, cases: list, hidden: bool) -> None:
+    """A hidden check's cases must all be labelled (:func:`case`): its failure shows
+    nothing else about them."""
+    if hidden and not all(isinstance(args, Case) for args in cases):
+        raise ValueError(f"every hidden case of {name} needs a label: write "
+                         "grading.case('what it exercises', *arguments)")
 
 
 #: How a failure names a catalogued mistake's key (the grader reads it back).
@@ -260,8 +326,9 @@ def check_function(
     as failures. ``student`` may live in the student's kernel
     (:class:`week14.remote.Remote`, when grading): the checks are the same. Set
     ``elementwise=True`` for functions applied elementwise, so the message names the
-    input of the worst element. Hidden tests pass ``hidden=True``: messages then show
-    neither the inputs nor expected values.
+    input of the worst element. Hidden tests pass ``hidden=True`` and label every case
+    (:func:`case`): messages then name the case's label, never its inputs or expected
+    values.
     """
     if not callable(student):
         raise CheckFailed(
@@ -269,14 +336,15 @@ def check_function(
             "function's name with a value?"
         )
     label = name or getattr(student, "__name__", "your function")
-    cases = [tuple(case) for case in cases]
+    cases = list(cases)
+    _require_labels(label, cases, hidden)
     outcomes = remote.call_each(student, cases, reference=reference)
     for args, outcome in zip(cases, outcomes, strict=True):
         call = label if hidden else f"{label}({', '.join(_describe(a) for a in args)})"
         if outcome.reference:
             raise CheckFailed(_uses_reference(label, outcome))
         if outcome.error:
-            raise CheckFailed(_raised(call, outcome, hidden))
+            raise CheckFailed(_raised(call, outcome, _label_of(args), hidden))
         if any(_changed(before, after)
                for before, after in zip(args, outcome.args, strict=False)):
             raise CheckFailed(
@@ -287,9 +355,11 @@ def check_function(
         inputs = args[0] if elementwise and args else None
         try:
             check_array(outcome.value, expected, name=call, rtol=rtol, atol=atol,
-                        hidden=hidden, inputs=np.asarray(inputs) if inputs is not None else None)
+                        hidden=hidden, label=_label_of(args),
+                        inputs=np.asarray(inputs) if inputs is not None else None)
         except CheckFailed as failed:
-            raise CheckFailed(_with_mistake(str(failed), label, reference, cases, outcomes,
+            raise CheckFailed(_with_mistake(str(failed), label, reference,
+                                            [tuple(c) for c in cases], outcomes,
                                             rtol, atol)) from None
     _notes(label, outcomes, hidden)
 
@@ -317,12 +387,14 @@ def results(function: Callable, cases: Iterable[Sequence[Any]], *, name: str | N
     the student's and grading; fails with :class:`CheckFailed` (and the student's own
     line) at the first case the student's code raises on."""
     label = name or getattr(function, "__name__", "your function")
+    cases = list(cases)
+    _require_labels(label, cases, hidden)
     values = []
-    for outcome in remote.call_each(function, cases):
+    for args, outcome in zip(cases, remote.call_each(function, cases), strict=True):
         if outcome.reference:
             raise CheckFailed(_uses_reference(label, outcome))
         if outcome.error:
-            raise CheckFailed(_raised(label, outcome, hidden))
+            raise CheckFailed(_raised(label, outcome, _label_of(args), hidden))
         values.append(outcome.value)
     _notes(label, [], hidden)
     return values
