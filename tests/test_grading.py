@@ -241,3 +241,21 @@ def test_integer_constants_in_np_where_are_named_as_the_cause_of_integers():
                        cases=[grading.case("from -1 to 1", np.linspace(-1.0, 1.0, 5))],
                        hidden=True)
     assert "np.where(..., 1, 0)" in str(info.value)
+
+
+def test_a_part_of_a_tuple_is_checked_on_its_own():
+    def both(x):
+        return 2 * x, x**3  # the second part is wrong
+
+    def reference(x):
+        return 2 * x, x**2
+
+    check_function(both, reference, cases=[(np.array([1.0, 3.0]),)], part=0)
+    with pytest.raises(CheckFailed, match=r"^square of both\(\[1\., 3\.\]\) is wrong"):
+        check_function(both, reference, cases=[(np.array([1.0, 3.0]),)], part=1,
+                       name="square of both")
+    with pytest.raises(CheckFailed, match="should return a tuple of 2 results; it returned "
+                                          "a list of length 3"):
+        check_function(lambda x: [x, x, x], reference, cases=[(1.0,)], part=0)
+    with pytest.raises(CheckFailed, match="did you forget to `return`"):
+        check_function(lambda x: None, reference, cases=[(1.0,)], part=0)

@@ -50,13 +50,22 @@ def answer_cell(function: str) -> tuple[str, dict]:
     raise AssertionError(f"no answer cell defines {function}")
 
 
-def function_of(mistake: misconceptions.Mistake) -> str:
-    return mistake.answer.split("def ", 1)[1].split("(", 1)[0]
+def exercise_tests(notebook: str, answer: str) -> set[str]:
+    """The graded test cells of the exercise whose answer cell is ``answer``: those
+    between it and the next answer cell."""
+    tests, inside = set(), False
+    for cell in nbformat.read(SOURCE_DIR / ASSIGNMENT / f"{notebook}.ipynb", 4).cells:
+        nbg = cell.metadata.get("nbgrader", {})
+        if nbg.get("solution") and cell.cell_type == "code":
+            inside = nbg["grade_id"] == answer
+        elif inside and nbg.get("grade"):
+            tests.add(nbg["grade_id"])
+    return tests
 
 
 def submission(mistake: misconceptions.Mistake) -> tuple[str, str]:
     """(notebook, the solution with ``mistake`` appended to its answer cell)."""
-    notebook, gid = answer_cell(function_of(mistake))
+    notebook, gid = answer_cell(mistake.name)
     nb = json.loads(student_notebook(f"{notebook}.ipynb", "perfect"))
     cell = next(c for c in nb["cells"]
                 if c["metadata"].get("nbgrader", {}).get("grade_id") == gid)
@@ -73,8 +82,20 @@ def test_the_catalogue_is_well_formed():
         reference = getattr(__import__(module, fromlist=[name]), name)
         assert misconceptions.key_of(reference) == reference_key
         for mistake in ms:
-            assert answer_cell(function_of(mistake))
-            assert callable(mistake.wrong)
+            assert answer_cell(mistake.name)
+            assert mistake.wrong is not None
+
+
+def test_every_graded_exercise_has_a_catalogued_mistake():
+    named = {m.name for _, m in MISTAKES.values()}
+    exercises = {}
+    for path in SOURCES:
+        for cell in nbformat.read(path, as_version=4).cells:
+            nbg = cell.metadata.get("nbgrader", {})
+            if nbg.get("solution") and cell.cell_type == "code":
+                exercises[nbg["grade_id"]] = bound_names(parse(cell.source))
+    assert len(exercises) >= 30
+    assert {gid for gid, names in exercises.items() if not names & named} == set()
 
 
 @pytest.fixture(scope="module")
@@ -110,11 +131,10 @@ def failed_cell(course: Course, student: str, notebook: str, gid: str) -> dict:
 @pytest.mark.parametrize("key", sorted(MISTAKES))
 def test_a_mistake_loses_its_exercise_and_is_named(graded, key):
     _, mistake = MISTAKES[key]
-    notebook, answer = answer_cell(function_of(mistake))
+    notebook, answer = answer_cell(mistake.name)
     result = graded["results"][(key, notebook)]
     points = course_module.test_points(SOURCE_DIR / ASSIGNMENT / f"{notebook}.ipynb")
-    # the exercise's test cells: nb07_magnitude_mask -> nb07_test_magnitude_mask(_ties)
-    exercise = {t for t in points if t.startswith(answer.replace("_", "_test_", 1))}
+    exercise = exercise_tests(notebook, answer)
     lost = {test for test, (score, top) in result.scores.items() if score < top}
     assert lost and lost <= exercise, (exercise, result.scores)
     assert result.scores == {t: [0.0 if t in lost else top, top] for t, top in points.items()}
@@ -125,7 +145,7 @@ def test_a_mistake_loses_its_exercise_and_is_named(graded, key):
     assert len(errors) == 1 and errors[0].ename == "CheckFailed"
     message = errors[0].evalue
     assert mistake.says in message and MISTAKE_TAG.format(key) in message
-    assert "fails a hidden test" not in message, (
+    assert "hidden case" not in message, (
         f"only the hidden tests catch {key}: a student sees it only in feedback\n{message}")
     page = (graded["course"].feedback_dir(key) / f"{notebook}.html").read_text()
     assert mistake.says in html.unescape(re.sub(r"<[^>]+>", "", page))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 import contextlib
 import io
+import itertools
 import json
 import linecache
 import re
@@ -84,6 +85,47 @@ def test_hidden_tests_hide_their_values(name):
             if not any(k.arg == "hidden" and getattr(k.value, "value", None) is True
                        for k in c.keywords)]
     assert not loud, f"hidden checks without hidden=True in {name}: {loud}"
+
+
+def case_labels(source: str) -> tuple[set[str], set[str], list[str]]:
+    """(visible labels, hidden labels, labels that are not written out) of a test cell:
+    the first argument of each grading.case(...) and each label=... of a check."""
+    visible, hidden, unwritten = set(), set(), []
+    regions = [(m.start(), m.end()) for m in re.finditer(
+        r"### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS", source, re.DOTALL)]
+    offsets = [0, *itertools.accumulate(len(line) + 1 for line in source.splitlines())]
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.Call):
+            continue
+        if isinstance(node.func, ast.Attribute) and node.func.attr == "case" and node.args:
+            found = node.args[0]
+        else:
+            found = next((k.value for k in node.keywords if k.arg == "label"), None)
+        if found is None:
+            continue
+        if not (isinstance(found, ast.Constant) and isinstance(found.value, str)):
+            unwritten.append(ast.unparse(node)[:60])
+            continue
+        at = offsets[node.lineno - 1]
+        inside = any(start <= at < end for start, end in regions)
+        (hidden if inside else visible).add(found.value)
+    return visible, hidden, unwritten
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_hidden_label_has_a_visible_case(name):
+    """A hidden case's label (what it exercises: "integer input", "a non-square
+    kernel") is also the label of a visible case with other numbers, so the visible
+    tests meet every situation the hidden ones grade. Labels are written out (a
+    literal string) so that this can be read from the source."""
+    for cell in cells(SOURCE_DIR / ASSIGNMENT / name):
+        if not nbgrader_meta(cell).get("grade"):
+            continue
+        visible, hidden, unwritten = case_labels(text(cell))
+        gid = nbgrader_meta(cell)["grade_id"]
+        assert not unwritten, f"{gid}: labels that are not literal strings: {unwritten}"
+        assert hidden <= visible, f"{gid}: hidden labels with no visible case: " \
+            f"{sorted(hidden - visible)}"
 
 
 @pytest.mark.parametrize("name", NAMES)

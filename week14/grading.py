@@ -279,6 +279,18 @@ def _notes(label: str, outcomes: list[remote.Outcome], hidden: bool) -> None:
               "results were right, so this costs nothing")
 
 
+def _part(student: Callable, got: Any, expected: tuple, part: int) -> Any:
+    """Element ``part`` of the tuple the student's function returned; fails unless it
+    returned a tuple (or list) as long as the reference's."""
+    if got is None or isinstance(got, tuple | list) and len(got) == len(expected):
+        return None if got is None else got[part]
+    returned = (f"a {type(got).__name__} of length {len(got)}"
+                if isinstance(got, tuple | list) else f"a {type(got).__name__}")
+    name = getattr(student, "__name__", "your function")
+    raise CheckFailed(f"{name} should return a tuple of {len(expected)} results; it "
+                      f"returned {returned}")
+
+
 def _require_labels(name: str, cases: list, hidden: bool) -> None:
     """A hidden check's cases must all be labelled (:func:`case`): its failure shows
     nothing else about them."""
@@ -292,14 +304,20 @@ MISTAKE_TAG = "[mistake: {}]"
 
 
 def _with_mistake(message: str, label: str, reference: Callable, cases: list[tuple],
-                  outcomes: list[remote.Outcome], rtol: float, atol: float) -> str:
+                  outcomes: list[remote.Outcome], rtol: float, atol: float,
+                  part: int | None) -> str:
     """``message``, and the catalogued mistake (:mod:`week14.misconceptions`) that gives
     the student's values on every case, if one does: its sentence, then its key in
     brackets, which the class summary counts (:data:`MISTAKE_TAG`)."""
     if any(outcome.error or outcome.reference for outcome in outcomes):
         return message
-    mistake = misconceptions.diagnose(reference, cases, [o.value for o in outcomes],
-                                      rtol=rtol, atol=atol)
+    values = [o.value for o in outcomes]
+    if part is not None:
+        if not all(isinstance(v, tuple | list) and len(v) > part for v in values):
+            return message
+        values = [v[part] for v in values]
+    mistake = misconceptions.diagnose(reference, cases, values, rtol=rtol, atol=atol,
+                                      part=part)
     if mistake is None:
         return message
     return f"{message}\n{label}: {mistake.says} {MISTAKE_TAG.format(mistake.key)}"
@@ -315,6 +333,7 @@ def check_function(
     atol: float = 1e-10,
     elementwise: bool = False,
     hidden: bool = False,
+    part: int | None = None,
 ) -> None:
     """Compare ``student(*case)`` with ``reference(*case)`` for every case.
 
@@ -328,7 +347,9 @@ def check_function(
     ``elementwise=True`` for functions applied elementwise, so the message names the
     input of the worst element. Hidden tests pass ``hidden=True`` and label every case
     (:func:`case`): messages then name the case's label, never its inputs or expected
-    values.
+    values. For a function that returns several results (a tuple), ``part`` is the
+    index of the one this check compares (name it with ``name``): each part of an
+    exercise can then be graded on its own.
     """
     if not callable(student):
         raise CheckFailed(
@@ -351,16 +372,18 @@ def check_function(
                 f"{call} changed its input array in place; compute a new array "
                 "instead (e.g. y = x * 2, not x *= 2)"
             )
-        expected = reference(*_copy_args(args))
+        expected, got = reference(*_copy_args(args)), outcome.value
+        if part is not None:
+            got, expected = _part(student, got, expected, part), expected[part]
         inputs = args[0] if elementwise and args else None
         try:
-            check_array(outcome.value, expected, name=call, rtol=rtol, atol=atol,
+            check_array(got, expected, name=call, rtol=rtol, atol=atol,
                         hidden=hidden, label=_label_of(args),
                         inputs=np.asarray(inputs) if inputs is not None else None)
         except CheckFailed as failed:
             raise CheckFailed(_with_mistake(str(failed), label, reference,
                                             [tuple(c) for c in cases], outcomes,
-                                            rtol, atol)) from None
+                                            rtol, atol, part)) from None
     _notes(label, outcomes, hidden)
 
 

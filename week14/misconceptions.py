@@ -21,6 +21,7 @@ Example::
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -37,19 +38,40 @@ _NAMESPACE = {"np": np, "sigmoid": activations.sigmoid}
 
 @dataclass(frozen=True)
 class Mistake:
-    """One catalogued mistake: ``answer`` is the wrong answer as a student writes it
-    (one function, the exercise's), ``says`` names what it computes and the fix."""
+    """One catalogued mistake: ``answer`` is the wrong answer as a student writes it,
+    ``says`` names what it computes and the fix.
+
+    The answer's first definition is the exercise's name: a function (run on the
+    check's cases), a class (run through the check's reference, a driver that takes
+    the class as ``cls``) or a value (the wrong result itself)."""
 
     key: str  # short and stable: the class summary counts students by it
     says: str  # one sentence in the lecture's terms, with the fix
-    answer: str  # Python source of the wrong function
+    answer: str  # Python source of the wrong answer
 
     @cached_property
-    def wrong(self) -> Callable[..., Any]:
-        """The wrong answer's function."""
+    def name(self) -> str:
+        """The name the answer defines: the exercise's function, class or value."""
+        for node in ast.parse(self.answer).body:
+            if isinstance(node, ast.FunctionDef | ast.ClassDef):
+                return node.name
+            if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
+                return node.targets[0].id
+        raise ValueError(f"the answer of mistake {self.key!r} defines nothing")
+
+    @cached_property
+    def wrong(self) -> Any:
+        """The wrong answer's function, class or value."""
         namespace = dict(_NAMESPACE)
         exec(self.answer, namespace)  # noqa: S102 - the catalogue's own source
-        return namespace[self.answer.split("def ", 1)[1].split("(", 1)[0]]
+        return namespace[self.name]
+
+    def result(self, reference: Callable, case: Sequence[Any]) -> Any:
+        """What the wrong answer gives on ``case`` (run on copies of its arrays)."""
+        case = [np.copy(a) if isinstance(a, np.ndarray) else a for a in case]
+        if isinstance(self.wrong, type):
+            return reference(*case, cls=self.wrong)
+        return self.wrong(*case) if callable(self.wrong) else self.wrong
 
 
 def _convolution(*, stride: str = "stride", kernel: str = "w", bias: str = " + b") -> str:
@@ -373,14 +395,17 @@ def _same(got: Any, wrong: Any, rtol: float, atol: float) -> bool:
 
 
 def diagnose(reference: Callable, cases: Sequence[tuple], values: Sequence[Any], *,
-             rtol: float = 1e-7, atol: float = 1e-10) -> Mistake | None:
+             rtol: float = 1e-7, atol: float = 1e-10, part: int | None = None
+             ) -> Mistake | None:
     """The catalogued mistake that gives exactly ``values`` (the student's results) on
-    every one of ``cases``, or None. Mistakes are run here, on copies of the cases."""
+    every one of ``cases``, or None; with ``part``, the results are tuples and only
+    that element counts. Mistakes are run here, on copies of the cases."""
     for mistake in mistakes_for(reference):
         with np.errstate(all="ignore"):
             try:
-                wrong = [mistake.wrong(*(np.copy(a) if isinstance(a, np.ndarray) else a
-                                         for a in case)) for case in cases]
+                wrong = [mistake.result(reference, case) for case in cases]
+                if part is not None:
+                    wrong = [result[part] for result in wrong]
             except Exception:  # noqa: BLE001 - a mistake that cannot run does not match
                 continue
         if all(_same(v, w, rtol, atol) for v, w in zip(values, wrong, strict=True)):
