@@ -259,3 +259,13 @@ def test_a_part_of_a_tuple_is_checked_on_its_own():
         check_function(lambda x: [x, x, x], reference, cases=[(1.0,)], part=0)
     with pytest.raises(CheckFailed, match="did you forget to `return`"):
         check_function(lambda x: None, reference, cases=[(1.0,)], part=0)
+
+
+def test_a_named_mistake_has_its_sentence_and_tag():
+    from week14 import misconceptions
+
+    mistake = misconceptions.CATALOGUE["week14.activations.sigmoid"][0]
+    assert grading.named_mistake(mistake.key) == (
+        f"{mistake.says} {grading.MISTAKE_TAG.format(mistake.key)}")
+    with pytest.raises(ValueError, match="'made-up' is not a catalogued mistake"):
+        grading.named_mistake("made-up")

@@ -303,6 +303,18 @@ def _require_labels(name: str, cases: list, hidden: bool) -> None:
 MISTAKE_TAG = "[mistake: {}]"
 
 
+def named_mistake(key: str) -> str:
+    """A catalogued mistake's sentence and tag, for a check that recognises the mistake
+    itself rather than by comparing with a reference (e.g. a training run that
+    diverged): ``raise CheckFailed(f"...: {grading.named_mistake('cnn-diverging-rate')}")``."""
+    for mistakes in misconceptions.CATALOGUE.values():
+        for mistake in mistakes:
+            if mistake.key == key:
+                return f"{mistake.says} {MISTAKE_TAG.format(key)}"
+    raise ValueError(f"{key!r} is not a catalogued mistake: add it to "
+                     "week14.misconceptions.CATALOGUE")
+
+
 def _with_mistake(message: str, label: str, reference: Callable, cases: list[tuple],
                   outcomes: list[remote.Outcome], rtol: float, atol: float,
                   part: int | None) -> str:
