@@ -47,10 +47,12 @@ def cmd_release(args: argparse.Namespace) -> int:
 
 
 def cmd_collect(args: argparse.Namespace) -> int:
-    from autograder.collect import collect
+    from autograder.collect import collect, read_map
 
     course = _course(args)
-    report = collect(Path(args.path), course.root / "submitted", set(course.notebook_names()))
+    ids = read_map(Path(args.map)) if args.map else None
+    report = collect(Path(args.path), course.root / "submitted", set(course.notebook_names()),
+                     ids)
     print("\n".join(report.lines()))
     return 0
 
@@ -190,7 +192,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"demo course: {args.course}\n")
     examples = Path(args.course) / "examples"
     write_examples(examples)
-    steps = [(cmd_collect, {"path": str(examples)}),
+    steps = [(cmd_collect, {"path": str(examples), "map": None}),
              (cmd_grade, {"force": False, "jobs": os.cpu_count() or 1, "shard": None,
                           "allow_unsandboxed": True}),
              (cmd_feedback, {"student": None}), (cmd_export, {}), (cmd_summary, {})]
@@ -220,8 +222,11 @@ def parser() -> argparse.ArgumentParser:
     add("release", cmd_release, "regenerate notebooks/ from solutions/ (checked first)"
         ).add_argument("--no-check", action="store_true",
                        help="skip executing the sources with nbgrader's validator")
-    add("collect", cmd_collect, "take submissions from a folder or an LMS zip"
-        ).add_argument("path", help="folder (STUDENT/NOTEBOOK.ipynb) or LMS download zip")
+    collect_ = add("collect", cmd_collect, "take submissions from a folder or an LMS zip")
+    collect_.add_argument("path", help="folder (STUDENT/NOTEBOOK.ipynb) or LMS download zip")
+    collect_.add_argument("--map", metavar="CSV",
+                          help="CSV with columns lms,student: what the LMS calls each "
+                               "student (Canvas user id or name, Moodle full name) -> id")
     grade = add("grade", cmd_grade, "autograde new or changed submissions")
     grade.add_argument("--force", action="store_true", help="grade every submission again")
     grade.add_argument("--jobs", type=int, default=os.cpu_count() or 1,

@@ -10,7 +10,7 @@ import zipfile
 import pytest
 
 from autograder.__main__ import main
-from autograder.collect import collect, place
+from autograder.collect import collect, place, read_map
 from autograder.config import ASSIGNMENT, SOURCE_DIR, course_dir
 from autograder.examples import filled_answer, student_notebook
 
@@ -22,15 +22,26 @@ FIRST = sorted(NOTEBOOKS)[0]
 @pytest.mark.parametrize(
     ("path", "expected"),
     [
-        (f"jsmith/{FIRST}.ipynb", ("jsmith", FIRST)),
-        (f"jsmith/week14/{FIRST}.ipynb", ("jsmith", FIRST)),
-        (f"jsmith_LATE_1234_5678_{FIRST}.ipynb", ("jsmith", FIRST)),
-        (f"jsmith_1234_5678_{FIRST}-1.ipynb", ("jsmith", FIRST)),
-        (f"Ada Lovelace_99_assignsubmission_file_/{FIRST} (2).ipynb", ("Ada-Lovelace", FIRST)),
+        (f"jsmith/{FIRST}.ipynb", ("jsmith", "folder", "", False)),
+        (f"jsmith/week14/{FIRST}.ipynb", ("jsmith", "folder", "", False)),
+        (f"jane_doe/{FIRST}.ipynb", ("jane_doe", "folder", "", False)),
+        (f"o.neil-2/{FIRST}.ipynb", ("o.neil-2", "folder", "", False)),
+        (f"jsmith_LATE_1234_5678_{FIRST}.ipynb", ("jsmith", "canvas", "1234", True)),
+        (f"jsmith_1234_5678_{FIRST}-1.ipynb", ("jsmith", "canvas", "1234", False)),
+        (f"jane_doe_LATE_77_88_{FIRST}.ipynb", ("jane_doe", "canvas", "77", True)),
+        (f"student_1_12_34_{FIRST}.ipynb", ("student_1", "canvas", "12", False)),
+        (f"jane_doe_{FIRST}.ipynb", ("jane_doe", "folder", "", False)),
+        (f"Ada Lovelace_99_assignsubmission_file_/{FIRST} (2).ipynb",
+         ("Ada-Lovelace", "moodle", "99", False)),
+        (f"José O'Brien_7_assignsubmission_file_/{FIRST}.ipynb",
+         ("Jose-OBrien", "moodle", "7", False)),
+        (f"Zoë Núñez_8_assignsubmission_file_{FIRST}.ipynb", ("Zoe-Nunez", "moodle", "8", False)),
     ],
 )
 def test_lms_file_names_are_placed(path, expected):
-    assert place(path, NOTEBOOKS) == expected
+    placed = place(path, NOTEBOOKS)
+    assert (placed.student, placed.lms, placed.lms_id, placed.late) == expected
+    assert placed.notebook == FIRST
 
 
 @pytest.mark.parametrize(
@@ -43,10 +54,70 @@ def test_lms_file_names_are_placed(path, expected):
         (f"../../etc/x_{FIRST}.ipynb", "unsafe path"),
         (f"/etc/x_{FIRST}.ipynb", "unsafe path"),
         (f"x$y_{FIRST}.ipynb", "may only hold letters"),
+        (f"x$y_{FIRST}.ipynb", "give the student's id in a --map file"),
     ],
 )
 def test_unplaceable_files_say_why(path, reason):
     assert reason in place(path, NOTEBOOKS)
+
+
+def test_a_map_turns_lms_names_and_ids_into_the_courses_ids(tmp_path):
+    table = tmp_path / "map.csv"
+    table.write_text("lms,student\n1234,jsmith\nJosé O'Brien,jobrien\nx$y,xy\n")
+    ids = read_map(table)
+    assert place(f"smithjohn_1234_5678_{FIRST}.ipynb", NOTEBOOKS, ids).student == "jsmith"
+    assert place(f"José O'Brien_7_assignsubmission_file_/{FIRST}.ipynb", NOTEBOOKS,
+                 ids).student == "jobrien"
+    assert place(f"x$y/{FIRST}.ipynb", NOTEBOOKS, ids).student == "xy"
+    assert "the --map file has neither '99' nor 'doejane'" in place(
+        f"doejane_99_1_{FIRST}.ipynb", NOTEBOOKS, ids)
+    table.write_text("name,id\na,b\n")
+    with pytest.raises(ValueError, match="needs the header `lms,student`"):
+        read_map(table)
+    table.write_text("lms,student\n1,a b\n")
+    with pytest.raises(ValueError, match="line 2: the student id 'a b' may only hold"):
+        read_map(table)
+    with pytest.raises(ValueError, match="cannot read the --map file"):
+        read_map(tmp_path / "missing.csv")
+
+
+def test_awkward_ids_are_all_collected_with_their_times(tmp_path):
+    """Ids with "_", "-", ".", two that share a prefix, accented and apostrophised full
+    names: every student is collected under their own id, with the zip's time in
+    nbgrader's timestamp.txt and Canvas's LATE mark kept."""
+    body = student_notebook(f"{FIRST}.ipynb", "untouched").encode()
+    archive = tmp_path / "download.zip"
+    entries = {f"student_a_LATE_11_1_{FIRST}.ipynb": (2026, 12, 11, 9, 30, 0),
+               f"student_b_12_2_{FIRST}.ipynb": (2026, 12, 9, 8, 0, 0),
+               f"jane.doe-x_13_3_{FIRST}.ipynb": (2026, 12, 9, 8, 0, 0),
+               f"student_14_4_{FIRST}.ipynb": (2026, 12, 9, 8, 0, 0)}
+    with zipfile.ZipFile(archive, "w") as zf:
+        for name, when in entries.items():
+            zf.writestr(zipfile.ZipInfo(name, date_time=when), body)
+    submitted = tmp_path / "course" / "submitted"
+    report = collect(archive, submitted, NOTEBOOKS)
+    assert sorted(s for s, _ in report.taken) == ["jane.doe-x", "student", "student_a",
+                                                  "student_b"]
+    assert report.skipped == [] and report.late == ["student_a"]
+    folder = submitted / "student_a" / ASSIGNMENT
+    assert folder.joinpath("timestamp.txt").read_text() == "2026-12-11T09:30:00+00:00"
+    assert folder.joinpath("late.txt").exists()
+    assert not (submitted / "student_b" / ASSIGNMENT / "late.txt").exists()
+    roster = json.loads((tmp_path / "course" / ".autograder" / "roster.json").read_text())
+    assert roster["student_a"] == {"lms": "canvas", "lms_name": "student_a", "lms_id": "11"}
+
+
+def test_two_lms_students_with_one_id_are_both_left_out(tmp_path):
+    folder = tmp_path / "in"
+    for name in (f"Ann Lee_1_assignsubmission_file_/{FIRST}.ipynb",
+                 f"Ann Lee_2_assignsubmission_file_/{FIRST}.ipynb",
+                 f"Bo Chen_3_assignsubmission_file_/{FIRST}.ipynb"):
+        (folder / name).parent.mkdir(parents=True)
+        (folder / name).write_text("{}")
+    report = collect(folder, tmp_path / "submitted", NOTEBOOKS)
+    assert report.taken == [("Bo-Chen", FIRST)]
+    assert len(report.skipped) == 2
+    assert all("both become 'Ann-Lee'" in why and "--map" in why for _, why in report.skipped)
 
 
 def test_collect_from_lms_zip_reports_misnamed_files(tmp_path):
@@ -73,7 +144,7 @@ def test_collect_from_lms_zip_reports_misnamed_files(tmp_path):
 
 def test_collect_refuses_duplicates_and_bad_sources(tmp_path):
     folder = tmp_path / "in"
-    for name in (f"dan_1_{FIRST}.ipynb", f"dan_2_{FIRST}.ipynb"):
+    for name in (f"dan/{FIRST}.ipynb", f"dan/week14/{FIRST}.ipynb"):
         (folder / name).parent.mkdir(parents=True, exist_ok=True)
         (folder / name).write_text("{}")
     report = collect(folder, tmp_path / "submitted", NOTEBOOKS)
