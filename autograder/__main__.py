@@ -70,7 +70,8 @@ def cmd_grade(args: argparse.Namespace) -> int:
     course = _course(args)
     _need_submissions(course)
     shard = Shard.parse(args.shard) if args.shard else None
-    todo = course.pending(force=args.force, shard=shard)
+    todo = course.pending(force=args.force, shard=shard, students=args.student,
+                          notebooks=args.notebook)
     if not todo:
         which = f"in shard {shard} " if shard else ""
         print(f"every submission {which}is already graded (use --force to grade again)")
@@ -156,10 +157,12 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
+    from autograder.late import read_policy
     from autograder.report import histogram, mistake_lines, summary_lines
 
     course = _course(args)
     scores = _scores(course)
+    print(f"late work: {read_policy(course.root).describe()}")
     print("\n".join(summary_lines(scores, course.flags()) + mistake_lines(course.mistakes())))
     print("\nisolation (what held the graded code):")
     for what, count in course.isolation().items():
@@ -194,7 +197,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     write_examples(examples)
     steps = [(cmd_collect, {"path": str(examples), "map": None}),
              (cmd_grade, {"force": False, "jobs": os.cpu_count() or 1, "shard": None,
-                          "allow_unsandboxed": True}),
+                          "student": None, "notebook": None, "allow_unsandboxed": True}),
              (cmd_feedback, {"student": None}), (cmd_export, {}), (cmd_summary, {})]
     for step, extra in steps:
         print(f"== {step.__name__.removeprefix('cmd_')}")
@@ -233,7 +236,12 @@ def parser() -> argparse.ArgumentParser:
                        help="worker processes (default: the number of cores)")
     grade.add_argument("--shard", metavar="INDEX/COUNT",
                        help="grade only slice INDEX of COUNT of the students (e.g. 1/2 and "
-                            "2/2 on two machines sharing a PostgreSQL gradebook, --db-url)")
+                            "2/2 on two machines sharing a PostgreSQL gradebook, --db-url); "
+                            "`auto` in a Slurm job array or a Kubernetes Indexed Job")
+    grade.add_argument("--student", action="append",
+                       help="only this student (repeatable); with --force, regrade them")
+    grade.add_argument("--notebook", action="append",
+                       help="only this notebook, e.g. 03_gradient_descent (repeatable)")
     grade.add_argument("--allow-unsandboxed", action="store_true",
                        help="grade even where the sandbox cannot be built (a submission "
                             "could then read and change the grader's files)")

@@ -86,6 +86,7 @@ class NotebookResult:
     isolation: str = ""  # what held the student's code (sandbox.Isolation.describe)
     complete: bool = True  # False: the grader failed; `grade` grades it again
     mistakes: dict[str, str] = field(default_factory=dict)  # failed test -> mistake key
+    tests: str = ""  # digest of the assignment's notebook it was graded against
 
     def to_json(self) -> dict:
         return asdict(self)

@@ -32,11 +32,13 @@ import secrets
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from autograder import cgroup
 from autograder.autograde import Job, NotebookResult, StudentJob, file_digest, run_jobs
@@ -59,6 +61,9 @@ from autograder.sandbox import (
     unmount_under,
 )
 
+if TYPE_CHECKING:
+    from autograder.late import LatePolicy
+
 #: Key of the PostgreSQL advisory lock that graders sharing a gradebook take in turn.
 _ADVISORY_LOCK = 1414_2026
 
@@ -79,13 +84,42 @@ class Shard:
                              "needs 1 <= INDEX <= COUNT, e.g. 1/2 and 2/2 for two machines")
 
     @classmethod
-    def parse(cls, text: str) -> Shard:
-        """``"2/3"`` -> Shard(2, 3), with an error that shows the expected form."""
+    def parse(cls, text: str, environ: Mapping[str, str] | None = None) -> Shard:
+        """``"2/3"`` -> Shard(2, 3), with an error that shows the expected form;
+        ``"auto"`` -> the shard of this task of a cluster's array job
+        (:meth:`from_environment`)."""
+        if text == "auto":
+            return cls.from_environment(os.environ if environ is None else environ)
         index, slash, count = text.partition("/")
         if not (slash and index.strip().isdigit() and count.strip().isdigit()):
             raise ValueError(f"--shard takes INDEX/COUNT, e.g. 1/2 on the first of two "
                              f"machines and 2/2 on the second; got {text!r}")
         return cls(int(index), int(count))
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str]) -> Shard:
+        """The shard of this task of an array job: a Slurm job array
+        (``SLURM_ARRAY_TASK_ID``, ``_MIN``, ``_STEP``, ``_COUNT``) or a Kubernetes
+        Indexed Job (``JOB_COMPLETION_INDEX``, from 0, and ``SHARD_COUNT``, which its
+        manifest sets to the Job's ``completions``)."""
+        def number(name: str, default: int | None = None) -> int:
+            text = environ.get(name)
+            if text is None and default is not None:
+                return default
+            if text is None or not text.strip().isdigit():
+                raise ValueError(f"--shard auto needs {name} to be a whole number, got "
+                                 f"{text!r}")
+            return int(text)
+
+        if "SLURM_ARRAY_TASK_ID" in environ:
+            first, step = number("SLURM_ARRAY_TASK_MIN", 0), number("SLURM_ARRAY_TASK_STEP", 1)
+            return cls((number("SLURM_ARRAY_TASK_ID") - first) // max(step, 1) + 1,
+                       number("SLURM_ARRAY_TASK_COUNT"))
+        if "JOB_COMPLETION_INDEX" in environ:
+            return cls(number("JOB_COMPLETION_INDEX") + 1, number("SHARD_COUNT"))
+        raise ValueError("--shard auto found no array job here: run it as a Slurm job array "
+                         "(sbatch --array, deploy/grade.slurm) or a Kubernetes Indexed Job "
+                         "with SHARD_COUNT set (deploy/grade-job.yaml), or give INDEX/COUNT")
 
     def __contains__(self, student: str) -> bool:
         number = int.from_bytes(hashlib.sha256(student.encode()).digest()[:8], "big")
@@ -93,6 +127,11 @@ class Shard:
 
     def __str__(self) -> str:
         return f"{self.index}/{self.count}"
+
+
+def _naive_utc(when: datetime | None) -> datetime | None:
+    """A time as nbgrader's gradebook keeps it: UTC, without a zone."""
+    return when.astimezone(UTC).replace(tzinfo=None) if when is not None else None
 
 
 def test_points(source: Path) -> dict[str, float]:
@@ -281,21 +320,49 @@ class Course:
         tmp.write_text(json.dumps(dict(sorted(mine.items())), indent=1))
         tmp.replace(path)
 
-    def pending(self, *, force: bool = False, shard: Shard | None = None
+    @staticmethod
+    def tests_digest(notebook: str) -> str:
+        """SHA-256 of what grades ``notebook``: the source's code cells other than the
+        answers (test cells with their hidden tests and points, the helpers they use).
+        A submission graded against other tests is graded again."""
+        import nbformat
+        from nbgrader.utils import is_solution
+
+        digest = hashlib.sha256()
+        source = nbformat.read(SOURCE_DIR / ASSIGNMENT / f"{notebook}.ipynb", as_version=4)
+        for cell in source.cells:
+            if cell.cell_type == "code" and not is_solution(cell):
+                points = cell.metadata.get("nbgrader", {}).get("points", "")
+                digest.update(f"{points}\0{cell.source}\0".encode())
+        return digest.hexdigest()
+
+    def pending(self, *, force: bool = False, shard: Shard | None = None,
+                students: list[str] | None = None, notebooks: list[str] | None = None
                 ) -> list[tuple[str, str]]:
-        """(student, notebook) pairs that are new or changed since last graded, or
-        whose grading failed (the grader's own error, not the submission's), of the
-        students in ``shard`` (default: all)."""
+        """(student, notebook) pairs that are new or changed since last graded, graded
+        against tests that have changed since (after a fix and ``release``), or whose
+        grading failed (the grader's own error, not the submission's); of the students
+        in ``shard`` and in ``students``, and the ``notebooks`` (default: all). Unknown
+        names raise ValueError with the known ones."""
+        known_students, known_notebooks = self.students(), self.notebook_names()
+        for asked, known, what in ((students, known_students, "student"),
+                                   (notebooks, known_notebooks, "notebook")):
+            unknown = sorted(set(asked or ()) - set(known))
+            if unknown:
+                raise ValueError(f"no {what} {', '.join(unknown)} in this course; the "
+                                 f"{what}s are: {', '.join(known)}")
         done = self.graded()
+        tests = {nb: self.tests_digest(nb) for nb in notebooks or known_notebooks}
         todo = []
-        for student in self.students():
+        for student in students or known_students:
             if shard is not None and student not in shard:
                 continue
-            for notebook in self.notebook_names():
+            for notebook in notebooks or known_notebooks:
                 previous = done.get(student, {}).get(notebook)
                 path = self.submission_dir(student) / f"{notebook}.ipynb"
                 if (force or previous is None or not previous.complete
-                        or previous.digest != file_digest(path)):
+                        or previous.digest != file_digest(path)
+                        or previous.tests != tests[notebook]):
                     todo.append((student, notebook))
         return todo
 
@@ -331,8 +398,14 @@ class Course:
                 f"refusing to grade without a sandbox: {problem}. Fix that, or grade "
                 "anyway with `grade --allow-unsandboxed` (a submission could then read "
                 "and change the grader's files; the summary will say so)")
+        from autograder.late import read_policy  # imports nbgrader: only when grading
+
         self.sync_assignment()
         self.backup_gradebook()
+        policy = read_policy(self.root)
+        with quiet_nbgrader(), self.gradebook() as gb:
+            gb.find_assignment(ASSIGNMENT).duedate = _naive_utc(policy.due)
+            gb.db.commit()
         hidden, readable = self._hidden(), tuple(readable_paths())
         by_student: dict[str, list[Job]] = {}
         points = {nb: test_points(SOURCE_DIR / ASSIGNMENT / f"{nb}.ipynb") for _, nb in todo}
@@ -344,8 +417,11 @@ class Course:
                 self.state_dir / "work" / f"{s}--{nb}", self.limits))
         done: dict[tuple[str, str], NotebookResult] = {}
 
+        tests = {nb: self.tests_digest(nb) for nb in points}
+
         def record(job: Job, result: NotebookResult) -> None:
-            self._record(result, job.work)
+            result.tests = tests[result.notebook]
+            self._record(result, job.work, policy)
             done[(result.student, result.notebook)] = result
             self._save_graded(result)
             if on_result:
@@ -386,8 +462,11 @@ class Course:
             old.unlink()
         return target
 
-    def _record(self, result: NotebookResult, work: Path) -> None:
-        """Copy the graded notebook in and write its scores."""
+    def _record(self, result: NotebookResult, work: Path, policy: LatePolicy) -> None:
+        """Copy the graded notebook in and write its scores, the submission's time and
+        extension, and the notebook's late penalty (:mod:`autograder.late`)."""
+        from autograder.late import CoursePolicy, submitted_at
+
         name = f"{result.notebook}.ipynb"
         target = self.autograded_dir(result.student) / name
         target.unlink(missing_ok=True)
@@ -400,10 +479,24 @@ class Course:
             gb.update_or_create_student(result.student)
             submission = gb.update_or_create_submission(ASSIGNMENT, result.student)
             nb = next(n for n in submission.notebooks if n.name == result.notebook)
-            for g in nb.grades:
-                g.auto_score = result.scores.get(g.name, [0.0])[0]
-                g.manual_score = None
-                g.needs_manual_grade = False
+            for g in nb.grades:  # a manual score or comment a grader gave is kept
+                if g.name in result.scores:
+                    g.auto_score = result.scores[g.name][0]
+                    g.needs_manual_grade = False
+                else:  # a written answer: the formgrader's
+                    g.auto_score = None
+                    g.needs_manual_grade = g.manual_score is None
+            due = policy.due_for(result.student)
+            submission.timestamp = _naive_utc(
+                submitted_at(self.submission_dir(result.student), policy, result.student))
+            submission.extension = (due - policy.due if due and policy.due and due > policy.due
+                                    else None)
+            gb.db.commit()  # nb.score is the sum of the grades just written
+            nb.late_submission_penalty = None
+            if submission.total_seconds_late > 0:
+                penalty = CoursePolicy.of(policy).late_submission_penalty(
+                    result.student, nb.score, submission.total_seconds_late)
+                nb.late_submission_penalty = min(max(penalty or 0.0, 0.0), nb.score)
             gb.db.commit()
         result.timings["gradebook"] = time.perf_counter() - start
         shutil.rmtree(work, ignore_errors=True)

@@ -15,8 +15,19 @@ class ClassScores:
 
     notebooks: list[str]
     # (student, notebook) -> (score, max); (student, notebook, test) -> (score, max)
+    # the notebook's score is after its late penalty
     notebook_scores: dict[tuple[str, str], tuple[float, float]] = field(default_factory=dict)
     test_scores: dict[tuple[str, str, str], tuple[float, float]] = field(default_factory=dict)
+    penalties: dict[tuple[str, str], float] = field(default_factory=dict)  # late, > 0 only
+    needs_manual: set[tuple[str, str]] = field(default_factory=set)  # not yet hand-graded
+
+    def penalty(self, student: str) -> float:
+        """Points the student lost for lateness, over all notebooks."""
+        return sum(p for (s, _), p in self.penalties.items() if s == student)
+
+    def to_grade_by_hand(self, student: str) -> list[str]:
+        """The student's notebooks with a written answer not graded yet."""
+        return [nb for nb in self.notebooks if (student, nb) in self.needs_manual]
 
     @property
     def students(self) -> list[str]:
@@ -42,7 +53,13 @@ def read_scores(gradebook, notebooks: list[str]) -> ClassScores:
     for submission in gradebook.assignment_submissions(ASSIGNMENT):
         student = submission.student_id
         for nb in submission.notebooks:
-            scores.notebook_scores[(student, nb.name)] = (float(nb.score), float(nb.max_score))
+            penalty = float(nb.late_submission_penalty or 0.0)
+            scores.notebook_scores[(student, nb.name)] = (float(nb.score) - penalty,
+                                                          float(nb.max_score))
+            if penalty > 0:
+                scores.penalties[(student, nb.name)] = penalty
+            if nb.needs_manual_grade:
+                scores.needs_manual.add((student, nb.name))
             for grade in nb.grades:
                 scores.test_scores[(student, nb.name, grade.name)] = (
                     float(grade.score), float(grade.max_score))
@@ -54,16 +71,19 @@ def _fmt(x: float) -> str:
 
 
 def write_scores_csv(scores: ClassScores, flags: dict[str, list[str]], path: Path) -> Path:
-    """One row per student: each notebook's score, the total, the maximum and flags."""
+    """One row per student: each notebook's score (after any late penalty), the total,
+    the maximum, the late penalty, the notebooks still to grade by hand, and flags."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="") as fh:
         out = csv.writer(fh)
-        out.writerow(["student", *scores.notebooks, "total", "max", "flags"])
+        out.writerow(["student", *scores.notebooks, "total", "max", "late_penalty",
+                      "needs_manual_grading", "flags"])
         for student in scores.students:
             row = [_fmt(scores.notebook_scores.get((student, nb), (0.0, 0.0))[0])
                    for nb in scores.notebooks]
             total, top = scores.total(student)
-            out.writerow([student, *row, _fmt(total), _fmt(top),
+            out.writerow([student, *row, _fmt(total), _fmt(top), _fmt(scores.penalty(student)),
+                          " ".join(scores.to_grade_by_hand(student)),
                           "; ".join(flags.get(student, []))])
     return path
 
@@ -80,7 +100,12 @@ def summary_lines(scores: ClassScores, flags: dict[str, list[str]]) -> list[str]
             got = scores.notebook_scores.get((student, nb))
             cells.append(f"{_fmt(got[0]) + '/' + _fmt(got[1]) if got else '-':>7}")
         total, top = scores.total(student)
-        mark = f"{len(flags[student])} flag(s)" if flags.get(student) else ""
+        marks = [f"{len(flags[student])} flag(s)"] if flags.get(student) else []
+        if scores.penalty(student):
+            marks.append(f"late -{_fmt(round(scores.penalty(student), 2))}")
+        if scores.to_grade_by_hand(student):
+            marks.append("needs manual grading")
+        mark = ", ".join(marks)
         lines.append(f"{student:<{width}}  " + "  ".join(cells)
                      + f"  {_fmt(total) + '/' + _fmt(top):>7}  {mark}")
     flagged = [(s, f) for s in scores.students for f in flags.get(s, [])]
