@@ -125,6 +125,11 @@ def cmd_feedback(args: argparse.Namespace) -> int:
         else:
             failed.append(student)
     print(f"feedback written to {course.root / 'feedback'} for {written} student(s)")
+    if args.release:
+        from autograder.lms import release_feedback
+
+        for archive in release_feedback(course.root, students, course.feedback_dir):
+            print(f"for the LMS's bulk upload: {archive}")
     if failed:
         print(f"no feedback for {len(failed)} student(s), {', '.join(failed)}: the reason "
               "is in `summary`; the others' feedback is written", file=sys.stderr)
@@ -142,6 +147,7 @@ def _scores(course):
 def cmd_export(args: argparse.Namespace) -> int:
     from nbgrader.plugins.export import CsvExportPlugin
 
+    from autograder.lms import assignment_column, read_roster, write_canvas_csv, write_moodle_csv
     from autograder.report import write_mistakes_csv, write_scores_csv
 
     course = _course(args)
@@ -153,6 +159,16 @@ def cmd_export(args: argparse.Namespace) -> int:
     table = write_scores_csv(scores, course.flags(), exports / f"{ASSIGNMENT}_scores.csv")
     mistakes = write_mistakes_csv(course.mistakes(), exports / f"{ASSIGNMENT}_mistakes.csv")
     print(f"wrote {exports / 'grades.csv'} (nbgrader), {table} and {mistakes}")
+    roster = read_roster(course.root)
+    for lms, write in (("canvas", lambda path: write_canvas_csv(
+            scores, roster, assignment_column(course.root), path)),
+                       ("moodle", lambda path: write_moodle_csv(scores, roster, path))):
+        if any(entry.get("lms") == lms for entry in roster.values()):
+            path = exports / f"{lms}_grades.csv"
+            left_out = write(path)
+            print(f"wrote {path} for {lms.capitalize()}'s grade import"
+                  + (f"; without a {lms.capitalize()} id (give them in collect's --map): "
+                     f"{', '.join(left_out)}" if left_out else ""))
     return 0
 
 
@@ -198,7 +214,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     steps = [(cmd_collect, {"path": str(examples), "map": None}),
              (cmd_grade, {"force": False, "jobs": os.cpu_count() or 1, "shard": None,
                           "student": None, "notebook": None, "allow_unsandboxed": True}),
-             (cmd_feedback, {"student": None}), (cmd_export, {}), (cmd_summary, {})]
+             (cmd_feedback, {"student": None, "release": False}), (cmd_export, {}),
+             (cmd_summary, {})]
     for step, extra in steps:
         print(f"== {step.__name__.removeprefix('cmd_')}")
         step(argparse.Namespace(**{**vars(args), **extra}))
@@ -245,8 +262,11 @@ def parser() -> argparse.ArgumentParser:
     grade.add_argument("--allow-unsandboxed", action="store_true",
                        help="grade even where the sandbox cannot be built (a submission "
                             "could then read and change the grader's files)")
-    add("feedback", cmd_feedback, "write feedback HTML for graded students"
-        ).add_argument("--student", action="append", help="only this student (repeatable)")
+    feedback = add("feedback", cmd_feedback, "write feedback HTML for graded students")
+    feedback.add_argument("--student", action="append", help="only this student (repeatable)")
+    feedback.add_argument("--release", action="store_true",
+                          help="also zip one page per student, named for Canvas's and "
+                               "Moodle's bulk feedback upload (DIR/exports/feedback-*.zip)")
     add("export", cmd_export, "write grades.csv (nbgrader) and a student x notebook CSV")
     add("summary", cmd_summary, "print the class summary and write a histogram PNG")
     add("bundle", cmd_bundle, "zip the student materials (no solutions, no autograder)"

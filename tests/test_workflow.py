@@ -42,8 +42,9 @@ CLASS = {
     f"student_b_LATE_12_2_{NOTEBOOK}.ipynb": ((2026, 12, 12, 8, 0, 0), 0),  # extension
     f"jane.doe-x_13_3_{NOTEBOOK}.ipynb": ((2026, 12, 11, 0, 3, 0), 0),  # within grace
     f"student_14_4_{NOTEBOOK}.ipynb": ((2026, 12, 14, 0, 30, 0), 4),  # capped at 25 %
+    f"Zoë Núñez_8_assignsubmission_file_/{NOTEBOOK}.ipynb": ((2026, 12, 9, 12, 0, 0), 0),
 }
-IDS = {"student_a": 1, "student_b": 0, "jane.doe-x": 0, "student": 4}
+IDS = {"student_a": 1, "student_b": 0, "jane.doe-x": 0, "student": 4, "Zoe-Nunez": 0}
 
 
 def cli(*args: str, course) -> int:
@@ -211,4 +212,38 @@ def test_shard_auto_explains_what_is_missing(environ, message):
 def test_the_roster_keeps_the_lms_ids(term):
     roster = json.loads((term.root / ".autograder" / "roster.json").read_text())
     assert {s: r["lms_id"] for s, r in roster.items()} == {
-        "student_a": "11", "student_b": "12", "jane.doe-x": "13", "student": "14"}
+        "student_a": "11", "student_b": "12", "jane.doe-x": "13", "student": "14",
+        "Zoe-Nunez": "8"}
+
+
+def test_grades_go_back_as_canvas_and_moodle_import_files(term, capsys):
+    (term.root / "course.toml").write_text(POLICY + '\n[lms]\nassignment = "Week 14 (4242)"\n')
+    assert cli("export", course=term.root) == 0
+    assert "without a Canvas id (give them in collect's --map): Zoe-Nunez" in (
+        capsys.readouterr().out)
+    with open(term.root / "exports" / "canvas_grades.csv", newline="") as handle:
+        rows = list(csv.reader(handle))
+    assert rows[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section",
+                       "Week 14 (4242)"]
+    assert rows[1][0] == "Points Possible" and float(rows[1][5]) > 0
+    by_id = {row[1]: row for row in rows[2:]}
+    score, penalty = notebook_row(term, "student")
+    assert by_id["14"][:5] == ["student", "14", "", "student", ""]
+    assert float(by_id["14"][5]) == pytest.approx(score - penalty)
+    assert set(by_id) == {"11", "12", "13", "14", ""}
+    moodle = read_csv(term.root / "exports" / "moodle_grades.csv")
+    assert [(r["Identifier"], r["Full name"]) for r in moodle] == [("Participant 8",
+                                                                    "Zoë Núñez")]
+
+
+def test_feedback_is_released_named_for_each_lms(term):
+    assert cli("feedback", "--release", course=term.root) == 0
+    with zipfile.ZipFile(term.root / "exports" / "feedback-canvas.zip") as archive:
+        assert sorted(archive.namelist()) == sorted(
+            f"{name}_{uid}_{ASSIGNMENT}-feedback.html" for name, uid in
+            [("student_a", 11), ("student_b", 12), ("jane.doe-x", 13), ("student", 14)])
+        page = archive.read(f"student_14_{ASSIGNMENT}-feedback.html").decode()
+    assert page.count("<iframe") == 1 and "Late submission penalty" in page
+    with zipfile.ZipFile(term.root / "exports" / "feedback-moodle.zip") as archive:
+        assert archive.namelist() == [
+            f"Zoë Núñez_8_assignsubmission_file_{ASSIGNMENT}-feedback.html"]
