@@ -15,13 +15,13 @@ import sys
 import tempfile
 from pathlib import Path
 
-from autograder.config import ASSIGNMENT, REPO
+from autograder.config import ASSIGNMENT, DB_URL_ENV, REPO
 
 
 def _course(args: argparse.Namespace):
     from autograder.course import Course
 
-    return Course(args.course, db_url=args.db_url)
+    return Course(args.course, db_url=args.db_url or os.environ.get(DB_URL_ENV))
 
 
 def _need_submissions(course) -> list[str]:
@@ -228,7 +228,8 @@ def parser() -> argparse.ArgumentParser:
     common.add_argument("--course", metavar="DIR", default=None,
                         help="course folder (default: $WEEK14_COURSE or <repo>/course)")
     common.add_argument("--db-url", default=None,
-                        help="gradebook as an SQLAlchemy URL (default: DIR/gradebook.db)")
+                        help=f"gradebook as an SQLAlchemy URL (default: ${DB_URL_ENV}, "
+                             "else DIR/gradebook.db)")
     common.add_argument("--quiet", action="store_true", help="no progress bar")
     top = argparse.ArgumentParser(prog="python -m autograder", description=__doc__,
                                   formatter_class=argparse.RawDescriptionHelpFormatter)

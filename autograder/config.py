@@ -24,6 +24,7 @@ ASSIGNMENT = "week14"
 COURSE_ID = "data622"
 DEFAULT_COURSE = REPO / "course"
 COURSE_ENV = "WEEK14_COURSE"
+DB_URL_ENV = "WEEK14_DB_URL"  # the gradebook's SQLAlchemy URL when --db-url is not given
 
 
 

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import uuid
 
 import pytest
 
 from autograder.__main__ import main
 from autograder.examples import write_examples
+
+#: The PostgreSQL server of the tests that share a gradebook: `make postgres`
+#: (tests/start_postgres.sh), or WEEK14_TEST_PG (its role needs CREATEDB).
+PG = os.environ.get("WEEK14_TEST_PG",
+                    "postgresql+psycopg://week14:week14@127.0.0.1:5432/postgres")
 
 
 @pytest.fixture(scope="session")
@@ -38,3 +45,23 @@ def figures(monkeypatch):
     yield shown
     for fig in shown:
         plt.close(fig)
+
+
+@pytest.fixture
+def pg_url():
+    """A fresh PostgreSQL database for one test, dropped afterwards."""
+    import sqlalchemy
+
+    server = sqlalchemy.create_engine(PG, isolation_level="AUTOCOMMIT")
+    name = f"week14_test_{uuid.uuid4().hex[:12]}"
+    try:
+        with server.connect() as connection:
+            connection.execute(sqlalchemy.text(f"CREATE DATABASE {name}"))
+    except sqlalchemy.exc.OperationalError as err:
+        pytest.fail(f"no PostgreSQL at {PG} ({err.orig}): run `make postgres` "
+                    "(tests/start_postgres.sh) or set WEEK14_TEST_PG")
+    yield str(sqlalchemy.engine.make_url(PG).set(database=name)
+              .render_as_string(hide_password=False))
+    with server.connect() as connection:
+        connection.execute(sqlalchemy.text(f"DROP DATABASE {name} WITH (FORCE)"))
+    server.dispose()

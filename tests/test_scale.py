@@ -4,10 +4,8 @@ WEEK14_TEST_PG to use another (its role needs CREATEDB)."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 
 import pytest
@@ -17,31 +15,9 @@ from autograder.course import Course, Shard
 from autograder.examples import student_notebook
 from autograder.report import read_scores
 
-PG = os.environ.get("WEEK14_TEST_PG",
-                    "postgresql+psycopg://week14:week14@127.0.0.1:5432/postgres")
 #: Fast notebooks the example class hands in; the others count as not submitted.
 HANDED_IN = ("01_feedforward", "09_pooling")
 KINDS = ("perfect", "partly", "untouched")
-
-
-@pytest.fixture
-def pg_url():
-    """A fresh PostgreSQL database for one test, dropped afterwards."""
-    import sqlalchemy
-
-    server = sqlalchemy.create_engine(PG, isolation_level="AUTOCOMMIT")
-    name = f"week14_test_{uuid.uuid4().hex[:12]}"
-    try:
-        with server.connect() as connection:
-            connection.execute(sqlalchemy.text(f"CREATE DATABASE {name}"))
-    except sqlalchemy.exc.OperationalError as err:
-        pytest.fail(f"no PostgreSQL at {PG} ({err.orig}): run `make postgres` "
-                    "(tests/start_postgres.sh) or set WEEK14_TEST_PG")
-    yield str(sqlalchemy.engine.make_url(PG).set(database=name)
-              .render_as_string(hide_password=False))
-    with server.connect() as connection:
-        connection.execute(sqlalchemy.text(f"DROP DATABASE {name} WITH (FORCE)"))
-    server.dispose()
 
 
 @pytest.mark.parametrize("text", ["", "2", "1/", "a/b", "0/2", "3/2", "-1/2", "1/0"])
