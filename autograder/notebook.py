@@ -1,7 +1,9 @@
 """What of a submission is graded, and which cells run in which process.
 
-Only the student's *answer cells* (nbgrader solution cells) are taken from a
-submission. Everything else comes from the instructor's source notebook: the teaching
+Only the student's *answer cells* (nbgrader solution cells: code, and the written
+answers graded by hand) are taken from a submission. Everything else comes from the
+instructor's source notebook (whose written answers hold the model answer and the
+rubric, which never reach a graded notebook or feedback): the teaching
 cells, the helpers, and the test cells with their hidden tests. Cells a student added,
 and changes to other cells, are not run (edited or deleted test cells are flagged).
 
@@ -51,6 +53,11 @@ def _is_test(cell: NotebookNode) -> bool:
 
 def _is_answer(cell: NotebookNode) -> bool:
     return cell.cell_type == "code" and is_solution(cell)
+
+
+def _is_written(cell: NotebookNode) -> bool:
+    """A written answer: a markdown solution cell, graded by hand."""
+    return cell.cell_type == "markdown" and is_solution(cell)
 
 
 def _grade_id(cell: dict) -> str | None:
@@ -140,7 +147,8 @@ def _answers(submitted_text: str) -> tuple[dict[str, str], dict[str, str]]:
     answers, tests = {}, {}
     for cell in cells:
         gid = _grade_id(cell)
-        if gid is None or not isinstance(cell, dict) or cell.get("cell_type") != "code":
+        if gid is None or not isinstance(cell, dict) or cell.get("cell_type") not in (
+                "code", "markdown"):
             continue
         nbg = cell["metadata"]["nbgrader"]
         if nbg.get("solution"):
@@ -176,13 +184,16 @@ def prepare(submitted_text: str, source: NotebookNode, release: NotebookNode,
         answers, tests = _answers(submitted_text)
     except ValueError as err:
         return Prepared(None, [f"{name}: not a valid notebook ({err}); scored 0"])
-    stubs = {_grade_id(c): c.source for c in release.cells if _is_answer(c)}
+    stubs = {_grade_id(c): c.source for c in release.cells if _is_answer(c) or _is_written(c)}
     released_tests = {_grade_id(c): c.source for c in release.cells if _is_test(c)}
     graded = nbformat.from_dict(json.loads(json.dumps(source)))
     flags: list[str] = []
     sources: list[str] = []
     answer_cells, test_cells, prepared = set(), set(), Prepared(graded)
     for index, cell in enumerate(graded.cells):
+        if _is_written(cell):  # the student's text, never the source's model answer
+            cell.source = answers.get(_grade_id(cell), stubs.get(_grade_id(cell), ""))[
+                :MAX_ANSWER].replace(_MARKER, "HIDDEN-TESTS")
         if cell.cell_type != "code":
             sources.append("")
             continue

@@ -247,3 +247,28 @@ def test_feedback_is_released_named_for_each_lms(term):
     with zipfile.ZipFile(term.root / "exports" / "feedback-moodle.zip") as archive:
         assert archive.namelist() == [
             f"Zoë Núñez_8_assignsubmission_file_{ASSIGNMENT}-feedback.html"]
+
+
+def test_a_written_answer_is_the_students_text_never_the_model_answer():
+    """A written answer (a markdown solution cell, graded by hand) comes from the
+    submission; the source's model answer and rubric reach no graded notebook."""
+    from nbformat.v4 import new_markdown_cell, new_notebook
+
+    from autograder.notebook import prepare
+
+    def written(text: str):
+        return new_markdown_cell(text, metadata={"nbgrader": {
+            "grade_id": "why", "solution": True, "grade": True, "points": 2,
+            "locked": False, "schema_version": 3}})
+
+    source = new_notebook(cells=[written("Why?\n### BEGIN SOLUTION\nModel answer. Rubric: "
+                                         "1 point for...\n### END SOLUTION")])
+    release = new_notebook(cells=[written("Why?\nYOUR ANSWER HERE")])
+    submitted = new_notebook(cells=[written("Because the mask keeps the winning ticket. "
+                                            "### BEGIN HIDDEN TESTS")])
+    graded = prepare(nbformat.writes(submitted), source, release, "nb").notebook
+    assert graded.cells[0].source == ("Because the mask keeps the winning ticket. "
+                                      "### BEGIN HIDDEN-TESTS")
+    unanswered = prepare(nbformat.writes(new_notebook(cells=[])), source, release,
+                         "nb").notebook
+    assert unanswered.cells[0].source == "Why?\nYOUR ANSWER HERE"
