@@ -269,3 +269,11 @@ def test_a_named_mistake_has_its_sentence_and_tag():
         f"{mistake.says} {grading.MISTAKE_TAG.format(mistake.key)}")
     with pytest.raises(ValueError, match="'made-up' is not a catalogued mistake"):
         grading.named_mistake("made-up")
+
+
+def test_a_list_of_arrays_is_described_by_shapes():
+    weights = [(np.ones((3, 4)), np.zeros(4)), (np.ones((4, 1)), np.zeros(1))]
+    assert grading._describe(weights) == ("[(array of shape (3, 4), [0., 0., 0., 0.]), "
+                                          "([[1.], [1.], [1.], [1.]], [0.])]")
+    assert grading._describe([np.zeros(1)] * 5) == "a list of 5 items"
+    assert grading._describe([2, 2, 2]) == "[2, 2, 2]"

@@ -79,6 +79,12 @@ def _describe(value: Any, limit: int = 6) -> str:
         return f"{float(value):.6g}"
     if callable(value) and isinstance(getattr(value, "__name__", None), str):
         return value.__name__  # a function by its name, not <function f at 0x7f...>
+    if isinstance(value, list | tuple) and any(isinstance(v, np.ndarray | list | tuple)
+                                               for v in value):
+        if len(value) > 4:  # e.g. a network's list of (W, b) pairs
+            return f"a {type(value).__name__} of {len(value)} items"
+        inner = ", ".join(_describe(v, limit) for v in value)
+        return f"[{inner}]" if isinstance(value, list) else f"({inner})"
     return repr(value)
 
 
