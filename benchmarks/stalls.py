@@ -42,10 +42,11 @@ import nbclient
 import nbformat
 import tornado
 import zmq
+from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 from nbformat import NotebookNode
 
-from autograder.execute import WakingClient
+from autograder.execute import BoundedClient, WakingClient
 
 REPO = Path(__file__).resolve().parent.parent
 SOURCES = sorted((REPO / "solutions" / "week14").glob("*.ipynb"))
@@ -154,6 +155,50 @@ def run_once(path: Path) -> Execution:
     return run
 
 
+WIDGET_LIMIT = 5  # s, the per-cell limit here: the lost wake-up costs exactly this
+#: How long the client is busy with each output: long enough for the kernel's reply to
+#: arrive meanwhile even on a loaded machine (0.3 s was not, at a load of 10 on 2 cores).
+BUSY = 1.0
+
+
+class SlowOutputHandling:
+    """A client busy for BUSY seconds with each output it receives (a loaded machine):
+    the kernel's execute_reply is then waiting in the shell socket when nbclient's
+    Output-widget stand-in sends its comm_msg on that socket."""
+
+    def process_message(self, msg, cell, cell_index):
+        if msg["msg_type"] == "stream":
+            time.sleep(BUSY)
+        return super().process_message(msg, cell, cell_index)
+
+
+class SlowNbclient(SlowOutputHandling, NotebookClient):
+    pass
+
+
+class SlowTraced(SlowOutputHandling, TracedClient):
+    pass
+
+
+class SlowBounded(SlowOutputHandling, BoundedClient):
+    pass
+
+
+def output_widget_cell_seconds(client_class: type[NotebookClient]) -> float:
+    """Seconds of a cell printing into an ipywidgets Output, as an explorer does."""
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("import ipywidgets\nfrom IPython.display import display"),
+                nbformat.v4.new_code_cell("out = ipywidgets.Output()\ndisplay(out)\n"
+                                          "with out:\n    print('hello')")]
+    client = client_class(nb, timeout=WIDGET_LIMIT, kernel_name="python3")
+    with client.setup_kernel():
+        client.execute_cell(nb.cells[0], 0)
+        start = time.perf_counter()
+        client.execute_cell(nb.cells[1], 1)
+        return time.perf_counter() - start
+
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=50, help="runs of each notebook")
@@ -195,6 +240,11 @@ def main(argv: list[str] | None = None) -> int:
           f"{seconds[int(0.99 * (len(seconds) - 1))]:.3f} s, longest {longest.seconds:.2f} s "
           f"({longest.where}) = x{longest.seconds / median:.0f} the median "
           f"(the limit, {CELL_LIMIT} s, is x{CELL_LIMIT / median:.0f})")
+    theirs = output_widget_cell_seconds(SlowNbclient)
+    ours = output_widget_cell_seconds(SlowTraced)
+    print(f"a cell printing into an Output widget, client busy {BUSY} s per output: "
+          f"nbclient's client {theirs:.2f} s, ours {ours:.2f} s (x{theirs / ours:.1f}; "
+          f"nbclient waits out its {WIDGET_LIMIT} s limit when it misses the reply)")
     return 1 if problems.total() or slow else 0
 
 
