@@ -296,7 +296,7 @@ def dense_sigmoid_backward(x, W, b, dy):
 
 
 @pytest.mark.parametrize(("dW", "dx", "wrong", "says"), [
-    ("x.T @ dz", "dz @ W", "dx", "it is dz·W: dx = dz·Wᵀ, with the transpose"),
+    ("x.T @ dz", "dz @ W", "dx", "this is dz·W: dx = dz·Wᵀ, with the transpose"),
     ("x @ dz", "dz @ W.T", "dW", "raised ValueError"),
 ])
 def test_a_crash_in_one_gradient_costs_only_its_points(dW, dx, wrong, says):

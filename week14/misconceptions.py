@@ -29,11 +29,12 @@ from typing import Any
 
 import numpy as np
 
-from week14 import activations
+from week14 import activations, references
 
 #: What a catalogued answer may use besides NumPy: the functions earlier exercises of
 #: its notebook ask for (a student's answer calls their own; here, the reference).
-_NAMESPACE = {"np": np, "sigmoid": activations.sigmoid}
+_NAMESPACE = {"np": np, "sigmoid": activations.sigmoid,
+              "layer_forward": references.sigmoid_layer}
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,62 @@ def _pooling(name: str, *, default_stride: str, reduce: str) -> str:
             "            window = x[:, :, top:top + size, left:left + size]\n"
             f"            out[:, :, i, j] = window.{reduce}(axis=(2, 3))\n"
             "    return out\n")
+
+
+def _backward(*, dz: str = "dy * y * (1 - y)", dW: str = "x.T @ dz",
+              db: str = "dz.sum(axis=0)", dx: str = "dz @ W.T") -> str:
+    """A student's backward pass of the layer y = σ(xW + b), one gradient per line (a
+    crash in one line then costs only that gradient), with one of them replaced."""
+    return ("def dense_sigmoid_backward(x, W, b, dy):\n"
+            "    z = x @ W + b\n"
+            "    y = 1 / (1 + np.exp(-z))\n"
+            f"    dz = {dz}\n    dW = {dW}\n    db = {db}\n    dx = {dx}\n"
+            "    return dW, db, dx\n")
+
+
+def _difference(quotient: str) -> str:
+    """A student's loop over the entries of x, with the difference ``quotient`` that
+    gives entry i of the gradient."""
+    return ("def centred_difference_gradient(f, x, h=1e-5):\n"
+            "    grad = np.zeros(x.shape)\n"
+            "    for i in np.ndindex(x.shape):\n"
+            "        step = np.zeros(x.shape)\n"
+            "        step[i] = h\n"
+            f"        grad[i] = {quotient}\n"
+            "    return grad\n")
+
+
+#: The body of a PlateauScheduler.step that follows Keras's rules.
+_PLATEAU_STEP = ("        if self.cooldown_counter > 0:\n"
+                 "            self.cooldown_counter -= 1\n"
+                 "            self.wait = 0\n"
+                 "        if val_loss < self.best - self.min_delta:\n"
+                 "            self.best = val_loss\n"
+                 "            self.wait = 0\n"
+                 "        elif self.cooldown_counter == 0:\n"
+                 "            self.wait += 1\n"
+                 "            if self.wait >= self.patience and self.lr > self.min_lr:\n"
+                 "                self.lr = max(self.lr * self.factor, self.min_lr)\n"
+                 "                self.cooldown_counter = self.cooldown\n"
+                 "                self.wait = 0\n"
+                 "        return self.lr\n")
+
+
+def _plateau(*changes: tuple[str, str]) -> str:
+    """A student's PlateauScheduler (notebook 06's ``__init__``, and a ``step`` by
+    Keras's rules) with each ``(old, new)`` of ``changes`` made in ``step``."""
+    step = _PLATEAU_STEP
+    for old, new in changes:
+        step = step.replace(old, new)
+    return ("class PlateauScheduler:\n"
+            "    def __init__(self, initial_lr, factor=0.1, patience=10, min_delta=1e-4,\n"
+            "                 cooldown=0, min_lr=1e-6):\n"
+            "        self.lr = initial_lr\n        self.factor = factor\n"
+            "        self.patience = patience\n        self.min_delta = min_delta\n"
+            "        self.cooldown = cooldown\n        self.min_lr = min_lr\n"
+            "        self.best = np.inf\n        self.wait = 0\n"
+            "        self.cooldown_counter = 0\n\n"
+            "    def step(self, val_loss):\n" + step)
 
 
 CATALOGUE: dict[str, tuple[Mistake, ...]] = {
@@ -280,6 +337,173 @@ CATALOGUE: dict[str, tuple[Mistake, ...]] = {
                 "σ(xW + b)",
                 "def layer_forward(x, W, b):\n    return x @ W + b\n"),
     ),
+    "week14.references.network_forward": (
+        Mistake("network-output-weighted-sum",
+                "this returns the last layer's weighted sum z = aW + b: the network's output "
+                "is that layer's activation, σ(z)",
+                "def network_forward(x, weights):\n    a = x\n    for W, b in weights:\n"
+                "        z = a @ W + b\n        a = 1 / (1 + np.exp(-z))\n    return z\n"),
+        Mistake("network-first-layer-only",
+                "this returns the first layer's output (the return is inside the loop): "
+                "return after the loop, once every layer has run",
+                "def network_forward(x, weights):\n    a = x\n    for W, b in weights:\n"
+                "        a = layer_forward(a, W, b)\n        return a\n"),
+        Mistake("network-input-to-every-layer",
+                "this gives every layer the network's input x: each layer reads the "
+                "previous layer's output, a = layer_forward(a, W, b)",
+                "def network_forward(x, weights):\n    for W, b in weights:\n"
+                "        a = layer_forward(x, W, b)\n    return a\n"),
+    ),
+    "week14.references.count_parameters": (
+        Mistake("parameters-weights-only",
+                "this counts the weights only: each layer also has one bias per unit it "
+                "computes, n_in·n_out + n_out numbers",
+                "def count_parameters(layer_sizes):\n"
+                "    return sum(n_in * n_out for n_in, n_out in zip(layer_sizes, "
+                "layer_sizes[1:]))\n"),
+        Mistake("parameters-input-biases",
+                "this gives the input units a bias too: only the units a layer computes "
+                "have one, n_in·n_out + n_out numbers per layer",
+                "def count_parameters(layer_sizes):\n"
+                "    weights = sum(n_in * n_out for n_in, n_out in zip(layer_sizes, "
+                "layer_sizes[1:]))\n    return weights + sum(layer_sizes)\n"),
+        Mistake("parameters-one-bias-per-layer",
+                "this counts one bias per layer: every unit of a layer has its own, b has "
+                "shape (n_out,), so a layer holds n_in·n_out + n_out numbers",
+                "def count_parameters(layer_sizes):\n"
+                "    return sum(n_in * n_out + 1 for n_in, n_out in zip(layer_sizes, "
+                "layer_sizes[1:]))\n"),
+    ),
+    "week14.references.dense_sigmoid_backward": (
+        Mistake("backward-skips-sigmoid",
+                "this skips the sigmoid, dz = dy: push dy back through it first, "
+                "dz = dy ⊙ y(1 − y), then use dz in the dense layer's formulas",
+                _backward(dz="dy")),
+        Mistake("backward-sigmoid-derivative-of-z",
+                "this uses z(1 − z) with the weighted input z = xW + b: the sigmoid's "
+                "derivative is y(1 − y), with its output y = σ(z)",
+                _backward(dz="dy * z * (1 - z)")),
+        Mistake("backward-sigmoid-derivative-at-output",
+                "this uses σ(y)(1 − σ(y)), σ′ taken at the output y (the bug of section 4): "
+                "σ′(z) = y(1 − y), with the output y itself",
+                _backward(dz="dy / (1 + np.exp(-y)) * (1 - 1 / (1 + np.exp(-y)))")),
+        Mistake("backward-dw-transposed",
+                "this is dzᵀ·x, the transpose: dW = xᵀ·dz has the shape of W, (in, out)",
+                _backward(dW="dz.T @ x")),
+        Mistake("backward-dw-averaged",
+                "this is xᵀ·dz / N: the gradient of a batch is the sum over its examples, "
+                "dW = xᵀ·dz",
+                _backward(dW="x.T @ dz / len(x)")),
+        Mistake("backward-db-over-units",
+                "this sums dz over the units (axis=1): db sums it over the examples, "
+                "dz.sum(axis=0), one value per unit",
+                _backward(db="dz.sum(axis=1)")),
+        Mistake("backward-db-mean",
+                "this is the mean of dz over the examples: db is their sum, dz.sum(axis=0)",
+                _backward(db="dz.mean(axis=0)")),
+        Mistake("backward-dx-without-transpose",
+                "this is dz·W: dx = dz·Wᵀ, with the transpose (dz is (N, out), W is "
+                "(in, out))",
+                _backward(dx="dz @ W")),
+    ),
+    "week14.gradcheck.numerical_gradient": (
+        Mistake("one-sided-difference",
+                "this is the one-sided difference (f(x + h·eᵢ) − f(x))/h, whose error "
+                "shrinks only like h: nudge entry i both ways, "
+                "(f(x + h·eᵢ) − f(x − h·eᵢ))/(2h)",
+                _difference("(f(x + step) - f(x)) / h")),
+        Mistake("centred-difference-over-h",
+                "this divides by h: x + h·eᵢ and x − h·eᵢ are 2h apart, so divide by 2h",
+                _difference("(f(x + step) - f(x - step)) / h")),
+        Mistake("difference-nudges-every-entry",
+                "this nudges every entry at once (x + h): entry i of the gradient nudges "
+                "entry i only, x + h·eᵢ, with eᵢ the array with a 1 at entry i and 0 "
+                "elsewhere",
+                _difference("(f(x + h) - f(x - h)) / (2 * h)")),
+    ),
+    "week14.references.step_decay": (
+        Mistake("step-decay-rounded",
+                "this rounds epoch / every to the nearest whole number, so the rate drops "
+                "halfway through a step: floor it, factor^⌊epoch / every⌋ (epoch // every)",
+                "def step_decay(epoch, initial_lr, factor, every):\n"
+                "    return initial_lr * factor ** round(epoch / every)\n"),
+        Mistake("step-decay-smooth",
+                "this divides with /, so the rate shrinks every epoch: step decay keeps it "
+                "for every epochs, factor^⌊epoch / every⌋ (use //)",
+                "def step_decay(epoch, initial_lr, factor, every):\n"
+                "    return initial_lr * factor ** (epoch / every)\n"),
+        Mistake("step-decay-counts-from-one",
+                "this counts epochs from 1, so each drop comes one epoch early: the first "
+                "epoch is 0, and epochs 0 to every − 1 run at initial_lr, "
+                "factor^⌊epoch / every⌋",
+                "def step_decay(epoch, initial_lr, factor, every):\n"
+                "    return initial_lr * factor ** ((epoch + 1) // every)\n"),
+        Mistake("step-decay-precedence",
+                "this is (initial_lr · factor^epoch) // every: ** and * come before //, so "
+                "put the exponent in parentheses, factor ** (epoch // every)",
+                "def step_decay(epoch, initial_lr, factor, every):\n"
+                "    return initial_lr * factor ** epoch // every\n"),
+    ),
+    "week14.references.exponential_decay": (
+        Mistake("exponential-staircase-ignored",
+                "this ignores staircase: with staircase=True the exponent is floored, "
+                "⌊epoch / decay_steps⌋, so the rate drops in steps",
+                "def exponential_decay(epoch, initial_lr, decay_rate, decay_steps=1, "
+                "staircase=False):\n"
+                "    return initial_lr * decay_rate ** (epoch / decay_steps)\n"),
+        Mistake("exponential-staircase-rounded",
+                "this rounds the exponent to the nearest whole number: staircase floors "
+                "it, ⌊epoch / decay_steps⌋ (np.floor or //)",
+                "def exponential_decay(epoch, initial_lr, decay_rate, decay_steps=1, "
+                "staircase=False):\n"
+                "    exponent = epoch / decay_steps\n"
+                "    if staircase:\n        exponent = round(exponent)\n"
+                "    return initial_lr * decay_rate ** exponent\n"),
+        Mistake("exponential-always-floored",
+                "this floors the exponent whatever staircase says: without staircase the "
+                "decay is smooth, decay_rate^(epoch / decay_steps)",
+                "def exponential_decay(epoch, initial_lr, decay_rate, decay_steps=1, "
+                "staircase=False):\n"
+                "    return initial_lr * decay_rate ** (epoch // decay_steps)\n"),
+    ),
+    "week14.references.plateau_rates": (
+        Mistake("plateau-compares-previous-epoch",
+                "this compares each loss with the previous epoch's: a new best must beat "
+                "the best so far, v < best − min_delta, and best changes only then",
+                _plateau(("        return self.lr\n",
+                          "        self.best = val_loss\n        return self.lr\n"))),
+        Mistake("plateau-reduces-late",
+                "this reduces one epoch late (wait > patience): the rate is reduced on the "
+                "patience-th epoch without a new best, when wait >= patience",
+                _plateau((">= self.patience", "> self.patience"))),
+        Mistake("plateau-ignores-min-lr",
+                "this lets the rate fall below min_lr: a reduction gives "
+                "max(lr · factor, min_lr), and reductions stop once lr is at min_lr",
+                _plateau((" and self.lr > self.min_lr", ""),
+                         ("max(self.lr * self.factor, self.min_lr)",
+                          "self.lr * self.factor"))),
+        Mistake("plateau-cooldown-checked-first",
+                "this checks the cooldown before counting it down, so cooldown=c skips c "
+                "epochs: decrement cooldown_counter first (rule 1), then skip the epoch "
+                "only if it is still above 0, so cooldown=c skips c − 1",
+                _plateau(("        if self.cooldown_counter > 0:\n",
+                          "        cooling = self.cooldown_counter > 0\n"
+                          "        if cooling:\n"),
+                         ("elif self.cooldown_counter == 0:", "elif not cooling:"))),
+        Mistake("plateau-tie-is-new-best",
+                "this counts an equal value as a new best (<=): a new best must be lower, "
+                "v < best − min_delta",
+                _plateau(("val_loss < self.best", "val_loss <= self.best"))),
+        Mistake("plateau-min-delta-added",
+                "this adds min_delta to the best (v < best + min_delta), so a slightly "
+                "worse value counts as a new best: it must beat the best by more than "
+                "min_delta, v < best − min_delta",
+                _plateau(("self.best - self.min_delta", "self.best + self.min_delta"))),
+        Mistake("plateau-ignores-min-delta",
+                "this ignores min_delta (v < best): a fall smaller than min_delta is noise, "
+                "not a new best, v < best − min_delta",
+                _plateau(("self.best - self.min_delta", "self.best"))),
+    ),
     "week14.symmetry.unit_spread": (
         Mistake("spread-without-bias",
                 "this leaves out the biases: a hidden unit is its weights and its bias, "
@@ -319,6 +543,32 @@ CATALOGUE: dict[str, tuple[Mistake, ...]] = {
                 "row i·s and column j·s, and there are ⌊(n + 2p − k)/s⌋ + 1 of them",
                 _convolution(stride="1")),
     ),
+    "week14.references.gaussian_blur_kernel": (
+        Mistake("blur-not-normalised",
+                "this blur's weights sum to 16, so every pixel comes out 16 times too "
+                "bright: the Gaussian blur is a weighted mean, so divide the weights by "
+                "their sum to make them sum to 1",
+                "gaussian_blur = np.array([[1, 2, 1], [2, 4, 2], [1, 2, 1]])\n"),
+    ),
+    "week14.references.sharpen_kernel": (
+        Mistake("sharpen-edge-centre",
+                "this kernel's weights sum to 0, an edge detector (flat regions become 0): "
+                "sharpening keeps the pixel itself and adds its difference from its four "
+                "neighbours, so the centre is one larger and the weights sum to 1",
+                "sharpen = np.array([[0, -1, 0], [-1, 4, -1], [0, -1, 0]])\n"),
+    ),
+    "week14.references.edge_detection_kernel": (
+        Mistake("edge-detection-four-neighbours",
+                "this compares each pixel with its four neighbours only (0 in the corners): "
+                "the slide's edge detector compares it with all eight, −1 around the "
+                "centre, and the centre balances them so that the weights sum to 0",
+                "edge_detection = np.array([[0, -1, 0], [-1, 4, -1], [0, -1, 0]])\n"),
+        Mistake("edge-detection-sums-to-one",
+                "this kernel's weights sum to 1, so flat regions keep their brightness: "
+                "that sharpens; an edge detector's weights sum to 0 (the centre balances "
+                "the eight −1 around it), so flat regions become 0",
+                "edge_detection = np.array([[-1, -1, -1], [-1, 9, -1], [-1, -1, -1]])\n"),
+    ),
     "week14.functional.max_pool2d": (
         Mistake("pool-stride-one",
                 "this moves the window by one when no stride is given: pooling's stride "
@@ -348,6 +598,30 @@ CATALOGUE: dict[str, tuple[Mistake, ...]] = {
                 "    n = int(max(np.max(y_true), np.max(y_pred))) + 1\n"
                 "    C = np.zeros((n, n), dtype=int)\n"
                 "    for t, p in zip(y_true, y_pred):\n        C[t, p] += 1\n    return C\n"),
+    ),
+    # Training the CNN (notebook 10) is judged by what the trained network shows, not by
+    # comparison with a reference: its check names these (grading.named_mistake), keyed
+    # by the class the exercise trains with.
+    "week14.training.Trainer": (
+        Mistake("cnn-diverging-rate",
+                "the learning rate is too large: each step overshoots, throwing the "
+                "weights away from a minimum instead of towards it; lower the learning "
+                "rate (about 0.1 with momentum 0.9 works)",
+                "def train_cnn(model, X, y):\n"
+                "    trainer = Trainer(model, 'cross_entropy', SGD(5.0, momentum=0.9),\n"
+                "                      schedule=StepDecay(5.0, 0.5, 2), batch_size=32, "
+                "seed=0,\n                      progress=False)\n"
+                "    trainer.fit(X, y, epochs=6)\n"),
+        Mistake("cnn-trains-a-copy",
+                "this trains a copy or a new network, and the model it is given keeps its "
+                "initial weights: it must train the model it is given, in place (fit a "
+                "Trainer made with that model)",
+                "def train_cnn(model, X, y):\n    import copy\n\n"
+                "    net = copy.deepcopy(model)  # leave the model I am given as it was\n"
+                "    trainer = Trainer(net, 'cross_entropy', SGD(0.1, momentum=0.9),\n"
+                "                      schedule=StepDecay(0.1, 0.5, 2), batch_size=32, "
+                "seed=0,\n                      progress=False)\n"
+                "    trainer.fit(X, y, epochs=6)\n"),
     ),
     "week14.functional.zero_pad": (
         Mistake("pad-every-axis",
