@@ -483,9 +483,9 @@ class Course:
                 if g.name in result.scores:
                     g.auto_score = result.scores[g.name][0]
                     g.needs_manual_grade = False
-                else:  # a written answer: the formgrader's
+                else:  # a written answer: the formgrader's (if there is a notebook)
                     g.auto_score = None
-                    g.needs_manual_grade = g.manual_score is None
+                    g.needs_manual_grade = g.manual_score is None and target.exists()
             due = policy.due_for(result.student)
             submission.timestamp = _naive_utc(
                 submitted_at(self.submission_dir(result.student), policy, result.student))

@@ -245,9 +245,15 @@ def test_grading_leaves_no_process_behind(tmp_path, monkeypatch):
 def test_export_matches_the_gradebook(graded_course):
     table = (graded_course.root / "exports" / "week14_scores.csv").read_text()
     rows = list(csv.DictReader(table.splitlines()))
-    got = totals(graded_course)
+    # The autograded tests' totals, and the written answers (graded by hand, not yet)
+    written = {"06_learning_rate": 2.0, "07_initialization_and_lottery_ticket": 2.0}
+    got = {student: (score, top + sum(written.values()))
+           for student, (score, top) in totals(graded_course).items()}
     assert {r["student"]: (float(r["total"]), float(r["max"])) for r in rows} == got
     assert "not a valid notebook" in next(r for r in rows if r["student"] == "broken")["flags"]
+    by_student = {r["student"]: r["needs_manual_grading"].split() for r in rows}
+    assert by_student["perfect"] == by_student["untouched"] == sorted(written)
+    assert by_student["broken"] == []  # no notebook could be read: nothing to grade by hand
     nbgrader_csv = (graded_course.root / "exports" / "grades.csv").read_text()
     assert "perfect" in nbgrader_csv and "raw_score" in nbgrader_csv
 

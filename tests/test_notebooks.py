@@ -119,7 +119,7 @@ def test_every_hidden_label_has_a_visible_case(name):
     tests meet every situation the hidden ones grade. Labels are written out (a
     literal string) so that this can be read from the source."""
     for cell in cells(SOURCE_DIR / ASSIGNMENT / name):
-        if not nbgrader_meta(cell).get("grade"):
+        if not nbgrader_meta(cell).get("grade") or cell["cell_type"] != "code":
             continue
         visible, hidden, unwritten = case_labels(text(cell))
         gid = nbgrader_meta(cell)["grade_id"]
@@ -134,6 +134,7 @@ def test_run_all_goes_past_unfinished_exercises(name):
     they raise, and JupyterLab's Run All must still reach the explorers below them."""
     untagged = [nbgrader_meta(c)["grade_id"] for c in cells(SOURCE_DIR / ASSIGNMENT / name)
                 if (nbgrader_meta(c).get("grade") or nbgrader_meta(c).get("solution"))
+                and c["cell_type"] == "code"
                 and "raises-exception" not in c["metadata"].get("tags", [])]
     assert not untagged, f"cells without the raises-exception tag in {name}: {untagged}"
 
@@ -161,9 +162,10 @@ def test_release_has_no_solutions_or_hidden_tests(name):
     answers = [c for c in cells(released) if nbgrader_meta(c).get("solution")]
     assert answers, f"{released} has no graded exercise"
     for cell in answers:
-        assert "raise NotImplementedError()" in text(cell), (
-            f"answer cell {nbgrader_meta(cell)['grade_id']} of {name} does not raise "
-            "NotImplementedError")
+        stub = ("raise NotImplementedError()" if cell["cell_type"] == "code"
+                else "YOUR ANSWER HERE")  # a written answer: no model answer, no rubric
+        assert stub in text(cell) and "Rubric" not in text(cell), (
+            f"answer cell {nbgrader_meta(cell)['grade_id']} of {name} is not the stub")
 
 
 @pytest.fixture(scope="session")

@@ -115,6 +115,40 @@ def test_export_summary_and_feedback_show_the_penalty(term, capsys):
         assert ("Late submission penalty" in page) == (days > 0), student
 
 
+def test_a_written_answer_needs_manual_grading_until_given(term, tmp_path, capsys):
+    """Notebook 06's written answer: "needs manual grading" in summary and export
+    until a grader scores it in the formgrader (here through the gradebook it writes);
+    a notebook not handed in has nothing to grade by hand."""
+    written = "06_learning_rate"
+    folder = term.submission_dir("jane.doe-x")
+    folder.joinpath(f"{written}.ipynb").write_text(
+        student_notebook(f"{written}.ipynb", "perfect"))
+    assert cli("grade", "--student", "jane.doe-x", "--notebook", written,
+               course=term.root) == 0
+    assert cli("export", course=term.root) == 0
+    rows = {r["student"]: r for r in read_csv(term.root / "exports" /
+                                              f"{ASSIGNMENT}_scores.csv")}
+    assert rows["jane.doe-x"]["needs_manual_grading"] == written
+    assert rows["student_a"]["needs_manual_grading"] == ""
+    with term.gradebook() as gb:
+        nb = gb.find_submission_notebook(written, ASSIGNMENT, "jane.doe-x")
+        grade = next(g for g in nb.grades if g.name == "nb06_written_plateau")
+        assert grade.needs_manual_grade and grade.score == 0
+        grade.manual_score = 1.5  # what the formgrader writes
+        grade.needs_manual_grade = False
+        gb.db.commit()
+    assert cli("grade", "--force", "--student", "jane.doe-x", "--notebook", written,
+               course=term.root) == 0
+    capsys.readouterr()
+    assert cli("summary", course=term.root) == 0
+    line = next(line for line in capsys.readouterr().out.splitlines()
+                if line.startswith("jane.doe-x "))
+    assert "needs manual grading" not in line
+    with term.gradebook() as gb:
+        nb = gb.find_submission_notebook(written, ASSIGNMENT, "jane.doe-x")
+        assert next(g for g in nb.grades if g.name == "nb06_written_plateau").score == 1.5
+
+
 def test_a_manual_score_survives_a_forced_regrade(term):
     with term.gradebook() as gb:
         nb = gb.find_submission_notebook(NOTEBOOK, ASSIGNMENT, "jane.doe-x")
@@ -150,7 +184,8 @@ def test_a_fixed_test_regrades_exactly_its_notebook(term, tmp_path, monkeypatch)
     other = sorted(p.stem for p in (SOURCE_DIR / ASSIGNMENT).glob("*.ipynb"))[1]
     assert term.pending(notebooks=[other]) == []
     with pytest.raises(ValueError, match="no student nobody in this course; the students "
-                                         "are: jane.doe-x, student, student_a, student_b"):
+                                         "are: Zoe-Nunez, jane.doe-x, student, student_a, "
+                                         "student_b"):
         term.pending(students=["nobody"])
 
 
