@@ -18,9 +18,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import secrets
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -34,6 +31,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from lab_launch import Launched, free_port, jupyter_dirs, launched
 
 from autograder.__main__ import main
 from autograder.config import REPO
@@ -45,7 +43,6 @@ NEWS_PLUGIN = "@jupyterlab/apputils-extension:announcements"
 NOT_FOR_STUDENTS = {"nbgrader", "psycopg", "psycopg-binary", "sqlalchemy", "alembic",
                     "playwright", "pytest", "hypothesis", "ruff"}
 INSTALL_TIMEOUT = 1200  # seconds for one README line (a cold pip cache on a slow network)
-START_TIMEOUT = 240
 CELL_TIMEOUT = 120  # seconds per cell; each takes under one
 
 
@@ -71,15 +68,6 @@ def readme_block(readme: str, label: str) -> list[str]:
 def make_targets() -> set[str]:
     """The repository Makefile's targets, which no bundled file may mention."""
     return set(re.findall(r"(?m)^([a-z][\w-]*):", (REPO / "Makefile").read_text()))
-
-
-def jupyter_dirs(root: Path) -> dict[str, str]:
-    """Private Jupyter and IPython folders, so nothing of this machine's set-up leaks in."""
-    dirs = {"JUPYTER_CONFIG_DIR": root / "config", "JUPYTER_RUNTIME_DIR": root / "runtime",
-            "JUPYTER_DATA_DIR": root / "data", "IPYTHONDIR": root / "ipython"}
-    for path in dirs.values():
-        path.mkdir(parents=True, exist_ok=True)
-    return {name: str(path) for name, path in dirs.items()}
 
 
 def student_environ(shims: Path) -> dict[str, str]:
@@ -124,101 +112,12 @@ def kit(tmp_path_factory: pytest.TempPathFactory) -> Kit:
     return Kit(folder, names, folder / ".venv" / "bin" / "python", env, lines[-1], seconds)
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _descendants(pid: int) -> list[int]:
-    """PIDs below ``pid`` in the process tree (Linux /proc)."""
-    parents: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, ValueError, IndexError):
-            continue
-        parents.setdefault(ppid, []).append(int(entry.name))
-    found, frontier = [], [pid]
-    while frontier:
-        children = parents.get(frontier.pop(), [])
-        found += children
-        frontier += children
-    return found
-
-
-@dataclass(frozen=True)
-class Served:
-    """The launcher running from the kit: JupyterLab's address, token and log."""
-
-    url: str
-    token: str
-    opened: str  # what the launcher asked the browser to open (file or address)
-    log: Path
-
-    def get(self, path: str) -> tuple[int, bytes]:
-        request = urllib.request.Request(self.url + path,
-                                         headers={"Authorization": f"token {self.token}"})
-        try:
-            with urllib.request.urlopen(request, timeout=60) as response:
-                return response.status, response.read()
-        except urllib.error.HTTPError as error:
-            with error:
-                return error.code, error.read()
-
-
 @pytest.fixture(scope="module")
-def served(kit: Kit, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+def served(kit: Kit, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Launched]:
     """The README's launch line (plus ``--port``) running in the kit folder."""
-    home = tmp_path_factory.mktemp("student-jupyter")
-    opened = home / "opened.txt"
-    browser = home / "browser"
-    browser.write_text(f'#!/bin/sh\nprintf "%s" "$1" > "{opened}"\n')
-    browser.chmod(0o755)
-    token = secrets.token_hex(16)
-    env = {**kit.env, **jupyter_dirs(home), "BROWSER": str(browser), "JUPYTER_TOKEN": token}
-    log = home / "launcher.log"
-    with log.open("wb") as out:
-        launcher = subprocess.Popen(["bash", "-c", f"exec {kit.launch} --port {free_port()}"],
-                                    cwd=kit.folder, env=env, stdout=out,
-                                    stderr=subprocess.STDOUT, start_new_session=True)
-    runtime = Path(env["JUPYTER_RUNTIME_DIR"])
-    deadline = time.monotonic() + START_TIMEOUT
-    server = None
-    try:
-        while time.monotonic() < deadline and launcher.poll() is None:
-            for info in runtime.glob("jpserver-*.json"):
-                try:
-                    candidate = Served(json.loads(info.read_text())["url"], token, "", log)
-                    if candidate.get("api/status")[0] == 200 and opened.exists():
-                        server = Served(candidate.url, token, opened.read_text(), log)
-                except (OSError, ValueError, KeyError):
-                    pass
-            if server:
-                break
-            time.sleep(0.5)
-        assert server, (f"the launcher did not serve within {START_TIMEOUT} s (exit code "
-                        f"{launcher.poll()}):\n{log.read_text(errors='replace')[-3000:]}")
+    with launched(["bash", "-c", f"exec {kit.launch} --port {free_port()}"], cwd=kit.folder,
+                  env=kit.env, home=tmp_path_factory.mktemp("student-jupyter")) as server:
         yield server
-    finally:
-        children = _descendants(launcher.pid)
-        if server:
-            request = urllib.request.Request(server.url + "api/shutdown", method="POST",
-                                             headers={"Authorization": f"token {token}"})
-            try:
-                urllib.request.urlopen(request, timeout=30).close()
-            except OSError:
-                pass
-        try:
-            launcher.wait(60)
-        except subprocess.TimeoutExpired:
-            launcher.kill()
-            launcher.wait(30)
-        for pid in children:
-            if Path(f"/proc/{pid}").exists():
-                os.kill(pid, signal.SIGKILL)
 
 
 # ------------------------------------------------------------------- what is in the zip

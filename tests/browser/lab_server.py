@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from lab_launch import descendants, is_running
+
 #: JupyterLab settings used only by the tests, written to the private user-settings
 #: folder: every cell is rendered (no virtual scrolling, so a cell's DOM node exists
 #: whatever the scroll position) and nothing is autosaved (the notebooks under test
@@ -36,37 +38,6 @@ TEST_USER_SETTINGS: dict[str, dict[str, Any]] = {
     "@jupyterlab/notebook-extension/tracker": {"windowingMode": "none"},
     "@jupyterlab/docmanager-extension/plugin": {"autosave": False},
 }
-
-
-def _proc_stat(pid: int) -> tuple[int, str] | None:
-    """(parent PID, state letter) of a live process, or ``None`` if it is gone."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    # The command name (field 2) is in parentheses and may contain spaces.
-    state, ppid = stat.rsplit(")", 1)[1].split()[:2]
-    return int(ppid), state
-
-
-def is_running(pid: int) -> bool:
-    """Whether ``pid`` is a live process (a zombie waiting to be reaped is not)."""
-    stat = _proc_stat(pid)
-    return stat is not None and stat[1] not in ("Z", "X")
-
-
-def descendants(pid: int) -> list[int]:
-    """PIDs of every live process below ``pid`` in the process tree (Linux ``/proc``)."""
-    parents: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit() and (stat := _proc_stat(int(entry.name))) is not None:
-            parents.setdefault(stat[0], []).append(int(entry.name))
-    found, frontier = [], [pid]
-    while frontier:
-        children = parents.get(frontier.pop(), [])
-        found.extend(children)
-        frontier.extend(children)
-    return found
 
 
 def _terminate(pids: Sequence[int], timeout: float) -> list[int]:

@@ -10,6 +10,7 @@ pop-up are disabled and locked, and the formgrader's server side is off. Instruc
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -84,16 +85,27 @@ def test_instructor_config_keeps_nbgrader_and_loads_the_course(monkeypatch, tmp_
     assert config.CourseDirectory.source_directory == str(SOURCE_DIR)
 
 
-@pytest.mark.parametrize(
-    "target, config, first",
-    [("lab", STUDENT_CONFIG, "/lab/tree/week14/"),
-     ("lab-instructor", INSTRUCTOR_CONFIG, "/lab/tree/solutions/week14/")],
-)
-def test_make_lab_targets_open_the_first_notebook_with_their_config(target, config, first):
-    folder = "notebooks" if target == "lab" else "solutions"
-    notebooks = sorted(p.name for p in (REPO / folder / "week14").glob("*.ipynb"))
-    command = subprocess.run(["make", "--dry-run", "--no-print-directory", "-C", str(REPO),
-                              target], capture_output=True, text=True, check=True).stdout
-    assert f'JUPYTER_CONFIG_PATH="{config}' in command
-    assert f"--LabApp.default_url={first}{notebooks[0] if notebooks else ''}\n" in command
+def make_dry_run(target: str) -> str:
+    return subprocess.run(["make", "--dry-run", "--no-print-directory", "-C", str(REPO),
+                           target], capture_output=True, text=True, check=True).stdout
+
+
+def test_make_lab_instructor_opens_the_first_source_notebook_with_its_config():
+    notebooks = sorted(p.name for p in (REPO / "solutions" / "week14").glob("*.ipynb"))
+    command = make_dry_run("lab-instructor")
+    assert f'JUPYTER_CONFIG_PATH="{INSTRUCTOR_CONFIG}' in command
+    assert f"--LabApp.default_url=/lab/tree/solutions/week14/{notebooks[0]}\n" in command
+
+
+def test_make_lab_runs_the_launcher_with_the_student_config(monkeypatch):
+    """`make lab` is the launcher (week14/lab.py), which puts the student configuration
+    first on the config path and opens the first student notebook."""
+    from week14 import lab
+
+    assert ".venv/bin/python -m week14.lab" in make_dry_run("lab")
+    monkeypatch.chdir(REPO)
+    launch = lab.prepare(port=0)  # any free port: 8888 may be in use here
+    assert launch.env["JUPYTER_CONFIG_PATH"].split(os.pathsep)[0] == str(STUDENT_CONFIG)
+    first = sorted(p.name for p in (REPO / "notebooks" / "week14").glob("*.ipynb"))[0]
+    assert launch.first_notebook == f"week14/{first}"
 
