@@ -147,7 +147,7 @@ def _scores(course):
 def cmd_export(args: argparse.Namespace) -> int:
     from nbgrader.plugins.export import CsvExportPlugin
 
-    from autograder.lms import assignment_column, read_roster, write_canvas_csv, write_moodle_csv
+    from autograder.lms import write_lms_files
     from autograder.report import write_mistakes_csv, write_scores_csv
 
     course = _course(args)
@@ -159,16 +159,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     table = write_scores_csv(scores, course.flags(), exports / f"{ASSIGNMENT}_scores.csv")
     mistakes = write_mistakes_csv(course.mistakes(), exports / f"{ASSIGNMENT}_mistakes.csv")
     print(f"wrote {exports / 'grades.csv'} (nbgrader), {table} and {mistakes}")
-    roster = read_roster(course.root)
-    for lms, write in (("canvas", lambda path: write_canvas_csv(
-            scores, roster, assignment_column(course.root), path)),
-                       ("moodle", lambda path: write_moodle_csv(scores, roster, path))):
-        if any(entry.get("lms") == lms for entry in roster.values()):
-            path = exports / f"{lms}_grades.csv"
-            left_out = write(path)
-            print(f"wrote {path} for {lms.capitalize()}'s grade import"
-                  + (f"; without a {lms.capitalize()} id (give them in collect's --map): "
-                     f"{', '.join(left_out)}" if left_out else ""))
+    for line in write_lms_files(course.root, scores, exports):
+        print(line)
     return 0
 
 

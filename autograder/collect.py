@@ -33,6 +33,7 @@ file time is not (see :mod:`autograder.late`).
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import re
 import unicodedata
@@ -187,7 +188,7 @@ def place(relpath: str, notebooks: set[str], ids: Mapping[str, str] | None = Non
     who = _who(prefix, [p for p in parts[:-1] if p != ASSIGNMENT], ids or {})
     if isinstance(who, str):
         return who
-    return Placed(who.student, notebook, who.lms, who.lms_name, who.lms_id, who.late)
+    return dataclasses.replace(who, notebook=notebook)
 
 
 def roster_path(submitted: Path) -> Path:

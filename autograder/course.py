@@ -494,7 +494,7 @@ class Course:
             gb.db.commit()  # nb.score is the sum of the grades just written
             nb.late_submission_penalty = None
             if submission.total_seconds_late > 0:
-                penalty = CoursePolicy.of(policy).late_submission_penalty(
+                penalty = CoursePolicy(policy).late_submission_penalty(
                     result.student, nb.score, submission.total_seconds_late)
                 nb.late_submission_penalty = min(max(penalty or 0.0, 0.0), nb.score)
             gb.db.commit()

@@ -32,7 +32,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from nbgrader.plugins import LateSubmissionPlugin
-from traitlets import Float
 
 CONFIG_FILE = "course.toml"
 DAY = 86400.0
@@ -134,23 +133,12 @@ def submitted_at(folder: Path, policy: LatePolicy, student: str) -> datetime | N
 
 
 class CoursePolicy(LateSubmissionPlugin):
-    """nbgrader's late-submission plugin for this course: :meth:`LatePolicy.penalty`
-    with the policy's numbers (set from ``course.toml``)."""
+    """nbgrader's late-submission plugin for this course: :meth:`LatePolicy.penalty`."""
 
-    grace_seconds = Float(0.0).tag(config=True)
-    percent_per_day = Float(0.0).tag(config=True)
-    cap_percent = Float(100.0).tag(config=True)
-
-    @classmethod
-    def of(cls, policy: LatePolicy) -> CoursePolicy:
-        plugin = cls(grace_seconds=policy.grace.total_seconds(),
-                     percent_per_day=policy.percent_per_day, cap_percent=policy.cap_percent)
-        plugin.penalty_method = "zero" if policy.zero else "none"
-        return plugin
+    def __init__(self, policy: LatePolicy, **kwargs: object) -> None:
+        super().__init__(**kwargs)
+        self.policy = policy
 
     def late_submission_penalty(self, student_id: str, score: float,
                                 total_seconds_late: float) -> float | None:
-        policy = LatePolicy(grace=timedelta(seconds=self.grace_seconds),
-                            percent_per_day=self.percent_per_day,
-                            cap_percent=self.cap_percent, zero=self.penalty_method == "zero")
-        return policy.penalty(score, total_seconds_late)
+        return self.policy.penalty(score, total_seconds_late)

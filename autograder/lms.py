@@ -29,11 +29,12 @@ import html
 import json
 import tomllib
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 from autograder.collect import roster_path
 from autograder.config import ASSIGNMENT
-from autograder.report import ClassScores
+from autograder.report import ClassScores, fmt_points
 
 CANVAS_COLUMNS = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
 MOODLE_COLUMNS = ["Identifier", "Full name", "Grade", "Maximum Grade", "Feedback comments"]
@@ -58,10 +59,6 @@ def assignment_column(course_root: Path) -> str:
     return column
 
 
-def _fmt(x: float) -> str:
-    return f"{round(x, 2):g}"
-
-
 def write_canvas_csv(scores: ClassScores, roster: dict, column: str, path: Path
                      ) -> list[str]:
     """Canvas's gradebook import file; returns the students it could not name."""
@@ -70,12 +67,12 @@ def write_canvas_csv(scores: ClassScores, roster: dict, column: str, path: Path
     with path.open("w", newline="") as handle:
         out = csv.writer(handle)
         out.writerow([*CANVAS_COLUMNS, column])
-        out.writerow(["Points Possible", "", "", "", "", _fmt(top)])
+        out.writerow(["Points Possible", "", "", "", "", fmt_points(top)])
         for student in scores.students:
             entry = roster.get(student, {})
             canvas_id = entry.get("lms_id", "") if entry.get("lms") == "canvas" else ""
             name = entry.get("lms_name") or student
-            out.writerow([name, canvas_id, "", student, "", _fmt(scores.total(student)[0])])
+            out.writerow([name, canvas_id, "", student, "", fmt_points(scores.total(student)[0])])
             if not canvas_id:
                 left_out.append(student)
     return left_out
@@ -95,10 +92,28 @@ def write_moodle_csv(scores: ClassScores, roster: dict, path: Path) -> list[str]
                 continue
             total, top = scores.total(student)
             late = scores.penalty(student)
-            note = f"late penalty -{_fmt(late)}" if late else ""
-            out.writerow([f"Participant {entry['lms_id']}", entry["lms_name"], _fmt(total),
-                          _fmt(top), note])
+            note = f"late penalty -{fmt_points(late)}" if late else ""
+            out.writerow([f"Participant {entry['lms_id']}", entry["lms_name"], fmt_points(total),
+                          fmt_points(top), note])
     return left_out
+
+
+def write_lms_files(course_root: Path, scores: ClassScores, exports: Path) -> list[str]:
+    """Write each LMS's import file for the LMSs the class was collected from; one line
+    per file for the instructor, naming the students it could not include."""
+    roster = read_roster(course_root)
+    writers = {"canvas": lambda path: write_canvas_csv(
+                   scores, roster, assignment_column(course_root), path),
+               "moodle": lambda path: write_moodle_csv(scores, roster, path)}
+    lines = []
+    for lms in sorted({entry.get("lms") for entry in roster.values()} & set(writers)):
+        path = exports / f"{lms}_grades.csv"
+        left_out = writers[lms](path)
+        name = lms.capitalize()
+        lines.append(f"wrote {path} for {name}'s grade import" + (
+            f"; without a {name} id (give them in collect's --map): {', '.join(left_out)}"
+            if left_out else ""))
+    return lines
 
 
 def feedback_page(student: str, pages: list[Path]) -> str:
@@ -113,7 +128,8 @@ def feedback_page(student: str, pages: list[Path]) -> str:
     return "".join(parts) + "</body></html>"
 
 
-def release_feedback(course_root: Path, students: list[str], feedback_dir) -> list[Path]:
+def release_feedback(course_root: Path, students: list[str],
+                     feedback_dir: Callable[[str], Path]) -> list[Path]:
     """Zip each student's feedback page named for Canvas and for Moodle (where the
     roster knows the student there): ``exports/feedback-canvas.zip`` and
     ``exports/feedback-moodle.zip``. Returns the zips written."""

@@ -66,8 +66,9 @@ def read_scores(gradebook, notebooks: list[str]) -> ClassScores:
     return scores
 
 
-def _fmt(x: float) -> str:
-    return f"{x:g}"
+def fmt_points(x: float) -> str:
+    """Points as people write them: 7, 6.5, 1.33 (two decimals at most)."""
+    return f"{round(x, 2):g}"
 
 
 def write_scores_csv(scores: ClassScores, flags: dict[str, list[str]], path: Path) -> Path:
@@ -79,10 +80,11 @@ def write_scores_csv(scores: ClassScores, flags: dict[str, list[str]], path: Pat
         out.writerow(["student", *scores.notebooks, "total", "max", "late_penalty",
                       "needs_manual_grading", "flags"])
         for student in scores.students:
-            row = [_fmt(scores.notebook_scores.get((student, nb), (0.0, 0.0))[0])
+            row = [fmt_points(scores.notebook_scores.get((student, nb), (0.0, 0.0))[0])
                    for nb in scores.notebooks]
             total, top = scores.total(student)
-            out.writerow([student, *row, _fmt(total), _fmt(top), _fmt(scores.penalty(student)),
+            out.writerow([student, *row, fmt_points(total), fmt_points(top),
+                          fmt_points(scores.penalty(student)),
                           " ".join(scores.to_grade_by_hand(student)),
                           "; ".join(flags.get(student, []))])
     return path
@@ -98,16 +100,16 @@ def summary_lines(scores: ClassScores, flags: dict[str, list[str]]) -> list[str]
         cells = []
         for nb in scores.notebooks:
             got = scores.notebook_scores.get((student, nb))
-            cells.append(f"{_fmt(got[0]) + '/' + _fmt(got[1]) if got else '-':>7}")
+            cells.append(f"{fmt_points(got[0]) + '/' + fmt_points(got[1]) if got else '-':>7}")
         total, top = scores.total(student)
         marks = [f"{len(flags[student])} flag(s)"] if flags.get(student) else []
         if scores.penalty(student):
-            marks.append(f"late -{_fmt(round(scores.penalty(student), 2))}")
+            marks.append(f"late -{fmt_points(scores.penalty(student))}")
         if scores.to_grade_by_hand(student):
             marks.append("needs manual grading")
         mark = ", ".join(marks)
         lines.append(f"{student:<{width}}  " + "  ".join(cells)
-                     + f"  {_fmt(total) + '/' + _fmt(top):>7}  {mark}")
+                     + f"  {fmt_points(total) + '/' + fmt_points(top):>7}  {mark}")
     flagged = [(s, f) for s in scores.students for f in flags.get(s, [])]
     if flagged:
         lines += ["", "Flags (look at these):"]
@@ -154,7 +156,7 @@ def histogram(scores: ClassScores, path: Path) -> Path:
     fig, ax = plt.subplots(figsize=(6, 3.5))
     ax.hist(totals, bins=min(20, max(5, len(totals))), range=(0, top), color="#3b75af",
             edgecolor="white")
-    ax.set(xlabel=f"total score (out of {_fmt(top)})", ylabel="students",
+    ax.set(xlabel=f"total score (out of {fmt_points(top)})", ylabel="students",
            title=f"{ASSIGNMENT}: totals of {len(totals)} student(s)")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
