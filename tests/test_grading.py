@@ -277,3 +277,18 @@ def test_a_list_of_arrays_is_described_by_shapes():
                                           "([[1.], [1.], [1.], [1.]], [0.])]")
     assert grading._describe([np.zeros(1)] * 5) == "a list of 5 items"
     assert grading._describe([2, 2, 2]) == "[2, 2, 2]"
+
+
+def test_a_student_cannot_file_their_failure_under_a_catalogued_mistake():
+    """A mistake's tag in the student's own exception text is broken, so the class
+    summary (autograder.autograde.mistakes) cannot count it."""
+    from week14 import misconceptions
+
+    key = misconceptions.CATALOGUE["week14.activations.sigmoid"][0].key
+    tag = grading.MISTAKE_TAG.format(key)
+    spoof = answer(f"def spoof(x):\n    raise ValueError('{tag}')\n", "spoof")
+    for hidden in (False, True):
+        with pytest.raises(CheckFailed) as info:
+            check_function(spoof, ref_square, cases=[grading.case("one number", 1.0)],
+                           hidden=hidden)
+        assert tag not in str(info.value) and f"[mistake {key}]" in str(info.value)

@@ -252,18 +252,25 @@ def _raised(call: str, outcome: remote.Outcome, label: str | None, hidden: bool)
     its message and the line with every shape and number replaced by "…"."""
     where = ""
     if outcome.line:
-        number, _, text = outcome.line.partition(": ")
+        number, _, text = _own_words(outcome.line).partition(": ")
         if hidden:
             number = number if re.fullmatch(r"line \d{1,5}", number) else "a line"
             text = _without_values(text)
         where = f"\n  at {number} of your code" + (f": {text}" if text else "")
+    error = _own_words(outcome.error or "")
     if hidden:
-        kind, _, message = (outcome.error or "").partition(":")
+        kind, _, message = error.partition(":")
         kind = _builtin_name(kind, BaseException)
         message = _without_values(message)
-        return (f"{call} raised {kind} on a hidden case ({label or 'unlabelled'})"
+        return (f"{call} raised {kind} on a hidden case ({label})"
                 + (f": {message}" if message else "") + where)
-    return f"{call} raised {outcome.error}" + (f" [case: {label}]" if label else "") + where
+    return f"{call} raised {error}" + (f" [case: {label}]" if label else "") + where
+
+
+def _own_words(text: str) -> str:
+    """A student's text with any mistake tag (:data:`MISTAKE_TAG`) broken: only the
+    catalogue may file a failure under a mistake in the class summary."""
+    return text.replace(MISTAKE_TAG.split("{")[0], "[mistake ")
 
 
 def _uses_reference(label: str, outcome: remote.Outcome) -> str:
