@@ -10,7 +10,7 @@ GRADER_STAMP  := $(VENV)/.installed-grader
 STAMP         := $(VENV)/.installed
 LAB_ARGS ?=
 
-.PHONY: help setup student grader system-deps postgres test lint lab grade bench release bundle clean
+.PHONY: help setup student grader system-deps postgres test test-fast lint lab grade bench release bundle clean
 
 help:
 	@echo "make lab    - open JupyterLab on the student notebooks (installs the student set first;"
@@ -18,6 +18,7 @@ help:
 	@echo "make lab-instructor - JupyterLab on the source notebooks, with nbgrader's instructor tools"
 	@echo "make grade  - headless instructor demo: the whole grading cycle on example submissions"
 	@echo "make test   - lint and run the whole test suite (installs first)"
+	@echo "make test-fast - the quick tier while coding: no sandbox, browser or slow tests"
 	@echo "make setup  - create .venv and install the project with its dev extras"
 	@echo "make bench  - run the benchmarks in benchmarks/"
 	@echo "make release - regenerate notebooks/ from solutions/ (checks the sources first)"
@@ -66,6 +67,11 @@ postgres: system-deps
 
 test: lint system-deps postgres
 	$(BIN)/python -m pytest
+
+# While coding: the library, grading helpers and widgets only (no sandbox, browser or
+# slow tiers: tests/conftest.py TIERS); `make test` before pushing.
+test-fast: lint
+	$(BIN)/python -m pytest -m "not sandbox and not browser and not slow"
 
 # Students: JupyterLab on notebooks/, opening the first notebook, with lab/student's
 # configuration (the launcher week14/lab.py: the same command without make on any system).

@@ -19,17 +19,17 @@ import asyncio
 import hashlib
 import re
 import shutil
-import time
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import asdict, dataclass, field, fields
-from multiprocessing import get_context
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from autograder.config import Limits
-from autograder.notebook import prepare
+from autograder.notebook import grade_id, is_test, prepare
+from autograder.report import Score
 from autograder.sandbox import ZygoteAddress
+from autograder.timing import timed
+from autograder.workers import Workers
 from week14.grading import MISTAKE_TAG
 from week14.misconceptions import CATALOGUE
 
@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from autograder.sandbox import Zygote
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Job:
     """Everything a worker needs to grade one notebook of one student, as plain data."""
 
@@ -53,7 +53,7 @@ class Job:
     limits: Limits
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class StudentJob:
     """One student's notebooks to grade, in one sandbox, as plain data."""
 
@@ -80,7 +80,7 @@ class NotebookResult:
     student: str
     notebook: str
     digest: str
-    scores: dict[str, list[float]] = field(default_factory=dict)  # test -> [score, max]
+    scores: dict[str, Score] = field(default_factory=dict)  # test cell -> its points
     flags: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)  # phase -> seconds
     isolation: str = ""  # what held the student's code (sandbox.Isolation.describe)
@@ -95,7 +95,9 @@ class NotebookResult:
     def from_json(cls, data: dict) -> NotebookResult:
         """Read :meth:`to_json`'s output, also from older versions of the grader."""
         known = {f.name for f in fields(cls)}
-        return cls(**{key: value for key, value in data.items() if key in known})
+        result = cls(**{key: value for key, value in data.items() if key in known})
+        result.scores = {test: Score(*points) for test, points in result.scores.items()}
+        return result
 
 
 #: Where grading time goes, in order: building the notebook to run; starting the
@@ -112,8 +114,8 @@ def file_digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else "missing"
 
 
-def _zero_scores(points: dict[str, float]) -> dict[str, list[float]]:
-    return {name: [0.0, float(maximum)] for name, maximum in points.items()}
+def _zero_scores(points: dict[str, float]) -> dict[str, Score]:
+    return {name: Score(0.0, float(maximum)) for name, maximum in points.items()}
 
 
 #: What an error in a graded notebook says about the submission (ename or message part).
@@ -140,14 +142,14 @@ _MISTAKE = re.compile(re.escape(MISTAKE_TAG).replace(r"\{\}", r"([\w-]+)"))
 KNOWN_MISTAKES = {m.key for found in CATALOGUE.values() for m in found}
 
 
-def mistakes(nb: NotebookNode, scores: dict[str, list[float]]) -> dict[str, str]:
+def mistakes(nb: NotebookNode, scores: dict[str, Score]) -> dict[str, str]:
     """Test cell -> the catalogued mistake its failure names (week14.misconceptions),
     or ``"other"``, for each test cell that lost points. Only the catalogue's keys
     count: a key in a student's own exception message names nothing."""
     found = {}
     for cell in nb.cells:
-        gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-        if gid in scores and scores[gid][0] < scores[gid][1]:
+        gid = grade_id(cell)
+        if gid in scores and scores[gid].score < scores[gid].max_score:
             errors = " ".join(str(out.get("evalue", "")) for out in cell.get("outputs", [])
                               if out.get("output_type") == "error")
             keys = [key for key in _MISTAKE.findall(errors) if key in KNOWN_MISTAKES]
@@ -190,28 +192,26 @@ def grade(job: Job, student: Zygote, checker: ZygoteAddress) -> NotebookResult:
 
     from autograder.execute import run_notebook
 
-    start = time.perf_counter()
     name = job.notebook
     result = NotebookResult(job.student, name, file_digest(job.submitted),
                             _zero_scores(job.points))
     if not job.submitted.exists():
         result.flags.append(f"{name}: not submitted; scored 0")
         return result
-    prepared = prepare(job.submitted.read_text(errors="replace"),
-                       nbformat.read(job.source, as_version=4),
-                       nbformat.read(job.released, as_version=4), name)
+    with timed(result.timings, "prepare"):
+        prepared = prepare(job.submitted.read_text(errors="replace"),
+                           nbformat.read(job.source, as_version=4),
+                           nbformat.read(job.released, as_version=4), name)
     result.flags += [flag if flag.startswith(f"{name}:") else f"{name}: {flag}"
                      for flag in prepared.flags]
     if prepared.notebook is None:
         return result
     shutil.rmtree(job.work, ignore_errors=True)
     job.work.mkdir(parents=True)
-    result.timings["prepare"] = time.perf_counter() - start
     if not student.running():
-        sandbox_start = time.perf_counter()
-        student.start()
-        student.ready()
-        result.timings["sandbox start"] = time.perf_counter() - sandbox_start
+        with timed(result.timings, "sandbox start"):
+            student.start()
+            student.ready()
     killed = student.killed_for_memory()
     run = asyncio.run(run_notebook(prepared, student.address, checker, job.limits))
     result.timings.update(run.timings)
@@ -219,20 +219,16 @@ def grade(job: Job, student: Zygote, checker: ZygoteAddress) -> NotebookResult:
         result.flags.append(f"{name}: its processes together used more than "
                             f"{job.limits.memory // 2**20} MiB of memory; the largest was "
                             "killed")
-    scoring = time.perf_counter()
-    nb = prepared.notebook
-    scores = {}
-    for cell in nb.cells:
-        gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-        if gid in job.points and cell.cell_type == "code":
-            score, maximum = determine_grade(cell)
-            scores[gid] = [float(score or 0.0), float(maximum)]
-    result.scores.update(scores)
-    result.mistakes = mistakes(nb, scores)
-    result.flags += output_flags(nb, name, job.limits)
-    result.flags += [f"{name}: {problem}; later cells scored 0" for problem in run.problems]
-    nbformat.write(nb, job.work / "autograded.ipynb")
-    result.timings["scoring"] = time.perf_counter() - scoring
+    with timed(result.timings, "scoring"):
+        nb = prepared.notebook
+        for cell in nb.cells:
+            if is_test(cell) and grade_id(cell) in job.points:
+                score, maximum = determine_grade(cell)
+                result.scores[grade_id(cell)] = Score(float(score or 0.0), float(maximum))
+        result.mistakes = mistakes(nb, result.scores)
+        result.flags += output_flags(nb, name, job.limits)
+        result.flags += [f"{name}: {problem}; later cells scored 0" for problem in run.problems]
+        nbformat.write(nb, job.work / "autograded.ipynb")
     return result
 
 
@@ -251,43 +247,33 @@ def run_jobs(work: list[StudentJob], workers: int,
 
     A watchdog guards the class against the grader itself: a student cannot
     legitimately take longer than their sandbox's limit (:attr:`StudentJob.wall`), so
-    if no student finishes for that long plus two minutes, the workers are killed, the
-    notebooks of the students that were being graded get a flag that says to grade
-    again, and the rest start over in fresh workers. A job that raises is recorded the
-    same way; the others go on.
+    a student still being graded that long plus two minutes after it began has its
+    worker killed: their notebooks get a flag that says to grade again (or, if none had
+    begun, they are graded again in a fresh worker). A job that raises, or whose worker
+    dies, is recorded the same way. The other students go on in their own workers.
     """
-    patience = max(job.wall for job in work) + 120
     queue = list(work)
     while queue:
-        pool = ProcessPoolExecutor(min(workers, len(queue)), mp_context=get_context("spawn"))
-        futures = {pool.submit(grade_student, job): job for job in queue}
-        queue, remaining = [], set(futures)
-        try:
-            while remaining:
-                finished, remaining = wait(remaining, timeout=patience,
-                                           return_when=FIRST_COMPLETED)
-                for future in finished:
-                    job = futures[future]
-                    try:
-                        results = future.result()
-                    except Exception as err:  # noqa: BLE001 - a grader error, not the class's
-                        why = f"the grader failed ({type(err).__name__}: {err}); run grade again"
-                        results = [_failed(notebook, why) for notebook in job.notebooks]
-                    for notebook, result in zip(job.notebooks, results, strict=True):
-                        on_done(notebook, result)
-                if not finished:
-                    why = (f"grading did not finish in {patience} s (the grader hung); "
-                           "run grade again")
-                    for future in remaining:
-                        job = futures[future]
-                        if any(notebook.work.exists() for notebook in job.notebooks):
-                            for notebook in job.notebooks:
-                                on_done(notebook, _failed(notebook, why))
-                        else:
-                            queue.append(job)
-                    break
-        finally:
-            if remaining:
-                for process in list(pool._processes.values()):
-                    process.kill()
-            pool.shutdown(wait=not remaining, cancel_futures=True)
+        again = []
+        with Workers(min(workers, len(queue)), grade_student) as pool:
+            for finished in pool.run(queue, _patience):
+                job = finished.task
+                results = finished.value
+                if finished.timed_out:
+                    if not any(notebook.work.exists() for notebook in job.notebooks):
+                        again.append(job)
+                        continue
+                    why = (f"grading did not finish in {_patience(job):.0f} s (the grader "
+                           "hung); run grade again")
+                    results = [_failed(notebook, why) for notebook in job.notebooks]
+                elif finished.error is not None:
+                    why = f"the grader failed ({finished.error}); run grade again"
+                    results = [_failed(notebook, why) for notebook in job.notebooks]
+                for notebook, result in zip(job.notebooks, results, strict=True):
+                    on_done(notebook, result)
+        queue = again
+
+
+def _patience(job: StudentJob) -> float:
+    """Seconds the grading of ``job`` may take: its sandbox's limit, and two minutes."""
+    return job.wall + 120

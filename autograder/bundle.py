@@ -18,11 +18,13 @@ Nothing in it names the repository's build tool, since no Makefile is shipped.
 
 from __future__ import annotations
 
-import json
 import re
 import stat
 import zipfile
 from pathlib import Path
+
+import nbformat
+from nbgrader.utils import is_grade
 
 from autograder.config import ASSIGNMENT, RELEASE_DIR, REPO
 
@@ -33,8 +35,9 @@ COPIED = ("environment.yml", "binder", "lab/student", "week14")
 #: The student README's template; ``<!-- notebooks -->`` becomes the notebook table.
 README_TEMPLATE = Path(__file__).with_name("bundle_readme.md")
 NOTEBOOK_MARKER = "<!-- notebooks -->"
-#: Sections of pyproject.toml that go to students, as they are.
-PYPROJECT_SECTIONS = ("[build-system]", "[project]", "[project.scripts]")
+#: Sections of pyproject.toml that go to students, as they are (package-data: the digits).
+PYPROJECT_SECTIONS = ("[build-system]", "[project]", "[project.scripts]",
+                      "[tool.setuptools.package-data]")
 STUDENT_DESCRIPTION = ("DATA622 week 14 (neural networks, part 2): the student notebooks "
                        "and the week14 NumPy library")
 #: Files that must keep their executable bit (Binder runs them).
@@ -44,8 +47,9 @@ _SKIPPED_PARTS = {"__pycache__", ".ipynb_checkpoints"}
 
 def student_pyproject(text: str) -> str:
     """``pyproject.toml`` for students: the build system, the project with its core
-    (student) dependencies and console script, and setuptools' discovery limited to
-    ``week14``; the extras (grader, dev) and the tool settings are left out."""
+    (student) dependencies and console script, the package data (the digits file), and
+    setuptools' discovery limited to ``week14``; the extras (grader, dev) and the other
+    tool settings are left out."""
     sections = re.split(r"(?m)^(?=\[)", text)
     kept = [section.rstrip() + "\n" for section in sections
             if section.split("\n", 1)[0].strip() in PYPROJECT_SECTIONS]
@@ -56,12 +60,12 @@ def student_pyproject(text: str) -> str:
 
 def _notebook_row(path: Path) -> str:
     """One row of the README's table: file, title (the first heading), points."""
-    cells = json.loads(path.read_text())["cells"]
-    title = next((line.lstrip("#").strip() for cell in cells if cell["cell_type"] == "markdown"
-                  for line in "".join(cell["source"]).splitlines() if line.startswith("#")),
+    cells = nbformat.read(path, as_version=4).cells
+    title = next((line.lstrip("#").strip() for cell in cells if cell.cell_type == "markdown"
+                  for line in cell.source.splitlines() if line.startswith("#")),
                  path.stem)
-    points = sum(cell.get("metadata", {}).get("nbgrader", {}).get("points", 0) or 0
-                 for cell in cells)
+    points = sum(cell.metadata.nbgrader.get("points", 0) or 0 for cell in cells
+                 if is_grade(cell))
     return f"| `{path.name}` | {title} | {points:g} |"
 
 

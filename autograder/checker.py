@@ -7,11 +7,11 @@ answer's names in the checker's globals: plain data as itself, anything else as 
 :class:`week14.remote.Remote`.
 
 A request travels as a Jupyter ``execute_request`` with an empty cell and one *user
-expression*, ``serve(REQUEST, globals())`` (:func:`week14.remote.serve`), sent with
+expression*, ``serve(REQUEST, globals())`` (:func:`week14.wire.serve`), sent with
 ``store_history=False``: IPython evaluates user expressions without input
 transformers and without recording them in ``In``. The answer comes back as the
 expression's ``text/plain`` value, which is base64 text, decoded by
-:func:`week14.remote.unpack_response` (plain data only). Output the student's code
+:func:`week14.wire.unpack_response` (plain data only). Output the student's code
 prints while it is called is never read here.
 """
 
@@ -28,17 +28,9 @@ from typing import Any
 
 import zmq
 
-from week14.remote import (
-    FORBIDDEN,
-    MAX_MESSAGE,
-    NotPlainData,
-    Remote,
-    RemoteFailed,
-    answer_borrower,
-    pack_request,
-    qualname,
-    unpack_response,
-)
+from week14.plaindata import MAX_MESSAGE, NotPlainData, qualname
+from week14.remote import FORBIDDEN, Remote
+from week14.wire import RemoteFailed, answer_borrower, pack_request, unpack_response
 
 
 def _week14_names(value: Any) -> set[str]:
@@ -57,7 +49,7 @@ class KernelChannel:
     is closed: a kernel stuck in the student's code answers nothing more.
 
     While it waits for an answer, the channel computes what the student's code
-    borrows (:func:`week14.remote.borrowed`): week14's functions that the running test
+    borrows (:func:`week14.wire.borrowed`): week14's functions that the running test
     lends (:func:`week14.remote.replaced`) or passes as arguments, asked for on a Unix
     socket in the student's folder (``self.lender``)."""
 
@@ -85,7 +77,7 @@ class KernelChannel:
         elif message["op"] == "unbind" and self._lent:
             self._lent.pop()
         passed = _week14_names(message.get("cases", []))
-        expression = (f"__import__('week14.remote', fromlist=['serve'])"
+        expression = (f"__import__('week14.wire', fromlist=['serve'])"
                       f".serve({pack_request(message)!r}, globals())")
         msg_id = self._client.execute("", silent=True, store_history=False,
                                       user_expressions={"r": expression}, allow_stdin=False)

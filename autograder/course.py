@@ -60,6 +60,7 @@ from autograder.sandbox import (
     readable_paths,
     unmount_under,
 )
+from autograder.timing import timed
 
 if TYPE_CHECKING:
     from autograder.late import LatePolicy
@@ -411,10 +412,10 @@ class Course:
         points = {nb: test_points(SOURCE_DIR / ASSIGNMENT / f"{nb}.ipynb") for _, nb in todo}
         for s, nb in todo:
             by_student.setdefault(s, []).append(Job(
-                s, nb, self.submission_dir(s) / f"{nb}.ipynb",
-                self.release_dir / f"{nb}.ipynb", SOURCE_DIR / ASSIGNMENT / f"{nb}.ipynb",
-                points[nb],
-                self.state_dir / "work" / f"{s}--{nb}", self.limits))
+                student=s, notebook=nb, submitted=self.submission_dir(s) / f"{nb}.ipynb",
+                released=self.release_dir / f"{nb}.ipynb",
+                source=SOURCE_DIR / ASSIGNMENT / f"{nb}.ipynb", points=points[nb],
+                work=self.state_dir / "work" / f"{s}--{nb}", limits=self.limits))
         done: dict[tuple[str, str], NotebookResult] = {}
 
         tests = {nb: self.tests_digest(nb) for nb in points}
@@ -437,8 +438,9 @@ class Course:
                         wall=walls + 600, sandboxed=False, log_dir=scratch) as checker:
                 checker.start()
                 checker.ready()
-                work = [StudentJob(s, tuple(jobs_), hidden, readable, self.limits,
-                                   checker.address, run, scratch)
+                work = [StudentJob(student=s, notebooks=tuple(jobs_), hidden=hidden,
+                                   readable=readable, limits=self.limits,
+                                   checker=checker.address, run=run, scratch=scratch)
                         for s, jobs_ in by_student.items()]
                 run_jobs(work, jobs, record)
         finally:
@@ -474,14 +476,13 @@ class Course:
         if source.exists():
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source, target)
-        start = time.perf_counter()
-        with quiet_nbgrader(), self.gradebook() as gb:
+        with timed(result.timings, "gradebook"), quiet_nbgrader(), self.gradebook() as gb:
             gb.update_or_create_student(result.student)
             submission = gb.update_or_create_submission(ASSIGNMENT, result.student)
             nb = next(n for n in submission.notebooks if n.name == result.notebook)
             for g in nb.grades:  # a manual score or comment a grader gave is kept
                 if g.name in result.scores:
-                    g.auto_score = result.scores[g.name][0]
+                    g.auto_score = result.scores[g.name].score
                     g.needs_manual_grade = False
                 else:  # a written answer: the formgrader's (if there is a notebook)
                     g.auto_score = None
@@ -498,7 +499,6 @@ class Course:
                     result.student, nb.score, submission.total_seconds_late)
                 nb.late_submission_penalty = min(max(penalty or 0.0, 0.0), nb.score)
             gb.db.commit()
-        result.timings["gradebook"] = time.perf_counter() - start
         shutil.rmtree(work, ignore_errors=True)
 
     # -- results -------------------------------------------------------------------

@@ -14,28 +14,17 @@ notebooks:
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
+
+import nbformat
+from nbgrader.utils import is_solution
 
 from autograder.config import ASSIGNMENT, RELEASE_DIR, SOURCE_DIR
 
 EXAMPLES = ("perfect", "untouched", "partly", "broken")
 _REGION = re.compile(r"^([ \t]*)### BEGIN SOLUTION\n(.*?)^[ \t]*### END SOLUTION[ \t]*\n?",
                      re.MULTILINE | re.DOTALL)
-
-
-def _source(cell: dict) -> str:
-    src = cell["source"]
-    return "".join(src) if isinstance(src, list) else src
-
-
-def _grade_id(cell: dict) -> str | None:
-    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-
-
-def _is_answer(cell: dict) -> bool:
-    return bool(cell.get("metadata", {}).get("nbgrader", {}).get("solution"))
 
 
 def filled_answer(source: str, *, wrong_first: bool = False) -> str:
@@ -59,23 +48,23 @@ def filled_answer(source: str, *, wrong_first: bool = False) -> str:
 
 def student_notebook(name: str, kind: str) -> str:
     """The JSON text of notebook ``name`` as submitted by example student ``kind``."""
-    release = json.loads((RELEASE_DIR / ASSIGNMENT / name).read_text())
+    release = nbformat.read(RELEASE_DIR / ASSIGNMENT / name, as_version=4)
     if kind == "untouched":
-        return json.dumps(release, indent=1)
+        return nbformat.writes(release)
     if kind == "broken":
-        text = json.dumps(release, indent=1)
+        text = nbformat.writes(release)
         return text[: len(text) // 2]
     if kind not in ("perfect", "partly"):
         raise ValueError(f"unknown example submission {kind!r}; choose one of {EXAMPLES}")
-    source = json.loads((SOURCE_DIR / ASSIGNMENT / name).read_text())
-    answers = {_grade_id(c): _source(c) for c in source["cells"] if _is_answer(c)}
+    source = nbformat.read(SOURCE_DIR / ASSIGNMENT / name, as_version=4)
+    answers = {c.metadata.nbgrader.grade_id: c.source for c in source.cells if is_solution(c)}
     first = True
-    for cell in release["cells"]:
-        if _is_answer(cell):
-            cell["source"] = filled_answer(answers[_grade_id(cell)],
-                                           wrong_first=kind == "partly" and first)
+    for cell in release.cells:
+        if is_solution(cell):
+            cell.source = filled_answer(answers[cell.metadata.nbgrader.grade_id],
+                                        wrong_first=kind == "partly" and first)
             first = False
-    return json.dumps(release, indent=1)
+    return nbformat.writes(release)
 
 
 def write_examples(dest: Path, kinds: tuple[str, ...] = EXAMPLES) -> list[Path]:

@@ -37,6 +37,7 @@ from autograder.sandbox import (
     ZygoteAddress,
     ZygoteKernelManager,
 )
+from autograder.timing import timed
 
 #: What of a rich output of the student's kernel is kept: never HTML or JavaScript,
 #: which the instructor's browser would run when opening the feedback.
@@ -49,8 +50,9 @@ class Side:
 
     name: str  # "student" or "checker"
     client: NotebookClient
+    phase: str  # what its cells' seconds count as: "execution" or "checker"
+    timings: dict[str, float]  # the run's (Run.timings)
     dead: str | None = None  # why it cannot run cells any more
-    seconds: float = 0.0
 
 
 @dataclass
@@ -176,22 +178,20 @@ async def _run_cell(side: Side, cell: NotebookNode, index: int, deadline: float,
         _error(cell, "NotRun", side.dead)
         return
     side.client.timeout = int(min(limits.cell, remaining))
-    start = time.perf_counter()
-    try:
-        await side.client.async_execute_cell(cell, index)
-    except CellTimeoutError:
-        _error(cell, "CellTimeoutError",
-               f"the cell did not finish within {side.client.timeout} s and was stopped")
-        await side.client.km.interrupt_kernel()
-        reader = side.client._output_reader
-        if reader is not None and not reader.done():
-            with contextlib.suppress(TimeoutError):  # its idle follows the interrupt
-                await asyncio.wait_for(reader, 10)  # (cancelled if it does not come)
-    except DeadKernelError:
-        side.dead = f"not run: the {side.name}'s kernel died (it crashed or was killed)"
-        _error(cell, "DeadKernelError", side.dead)
-    finally:
-        side.seconds += time.perf_counter() - start
+    with timed(side.timings, side.phase):
+        try:
+            await side.client.async_execute_cell(cell, index)
+        except CellTimeoutError:
+            _error(cell, "CellTimeoutError",
+                   f"the cell did not finish within {side.client.timeout} s and was stopped")
+            await side.client.km.interrupt_kernel()
+            reader = side.client._output_reader
+            if reader is not None and not reader.done():
+                with contextlib.suppress(TimeoutError):  # its idle follows the interrupt
+                    await asyncio.wait_for(reader, 10)  # (cancelled if it does not come)
+        except DeadKernelError:
+            side.dead = f"not run: the {side.name}'s kernel died (it crashed or was killed)"
+            _error(cell, "DeadKernelError", side.dead)
     if side.name == "student":
         _keep_safe_outputs(cell)
 
@@ -199,16 +199,14 @@ async def _run_cell(side: Side, cell: NotebookNode, index: int, deadline: float,
 async def _bind(checker: Side, names: list[str]) -> None:
     if checker.dead or not names:
         return
-    start = time.perf_counter()
-    try:
-        reply = await checker.client.kc.execute_interactive(
-            f"__week14_bind__({names!r})", silent=True, store_history=False, timeout=60)
-        if reply["content"]["status"] != "ok":
+    with timed(checker.timings, checker.phase):
+        try:
+            reply = await checker.client.kc.execute_interactive(
+                f"__week14_bind__({names!r})", silent=True, store_history=False, timeout=60)
+            if reply["content"]["status"] != "ok":
+                checker.dead = "not run: the checker could not reach the student's kernel"
+        except TimeoutError:
             checker.dead = "not run: the checker could not reach the student's kernel"
-    except TimeoutError:
-        checker.dead = "not run: the checker could not reach the student's kernel"
-    finally:
-        checker.seconds += time.perf_counter() - start
 
 
 async def _start(sides: list[Side]) -> None:
@@ -231,13 +229,13 @@ async def run_notebook(prepared: Prepared, student: ZygoteAddress, checker: Zygo
     """Run ``prepared.notebook`` in place (outputs filled in), its cells split between
     a kernel forked by ``student`` and one forked by ``checker``."""
     nb = prepared.notebook
-    you = Side("student", _client(nb, student, limits))
-    judge = Side("checker", _client(nb, checker, limits))
     run = Run()
-    start = time.perf_counter()
+    you = Side("student", _client(nb, student, limits), "execution", run.timings)
+    judge = Side("checker", _client(nb, checker, limits), "checker", run.timings)
     try:
-        await _start([you, judge])
-        run.timings["kernel start"] = time.perf_counter() - start
+        with timed(run.timings, "kernel start"):
+            await _start([you, judge])
+        run.timings.update({you.phase: 0.0, judge.phase: 0.0})
         connection = you.client.km.connection_file
         exercises = sorted({name for names in prepared.answer_names.values()
                             for name in names})
@@ -261,7 +259,5 @@ async def run_notebook(prepared: Prepared, student: ZygoteAddress, checker: Zygo
                 await _run_cell(judge, cell, index, deadline, limits)
     finally:
         await asyncio.gather(_stop(you), _stop(judge))
-    run.timings["execution"] = you.seconds
-    run.timings["checker"] = judge.seconds
     run.problems = [side.dead for side in (you, judge) if side.dead]
     return run

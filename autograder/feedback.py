@@ -9,7 +9,8 @@ word hidden failures without inputs or expected values: ``week14.grading``'s
 
 from __future__ import annotations
 
-from nbformat.notebooknode import NotebookNode, from_dict
+from nbformat import NotebookNode
+from nbformat.v4 import new_output
 from nbgrader.preprocessors import NbGraderPreprocessor
 
 HIDDEN_MARKER = "BEGIN HIDDEN TESTS"
@@ -39,7 +40,6 @@ class HideHiddenTestOutput(NbGraderPreprocessor):
             cell.outputs = []
             for err in errors[-1:]:
                 message = hidden_message(err.ename, err.evalue or "")[: self.max_message]
-                cell.outputs.append(from_dict({
-                    "output_type": "error", "ename": err.ename, "evalue": message,
-                    "traceback": [f"{err.ename}: {message}"]}))
+                cell.outputs.append(new_output("error", ename=err.ename, evalue=message,
+                                               traceback=[f"{err.ename}: {message}"]))
         return cell, resources

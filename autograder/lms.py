@@ -62,7 +62,7 @@ def assignment_column(course_root: Path) -> str:
 def write_canvas_csv(scores: ClassScores, roster: dict, column: str, path: Path
                      ) -> list[str]:
     """Canvas's gradebook import file; returns the students it could not name."""
-    top = max((scores.total(s)[1] for s in scores.students), default=0.0)
+    top = max((scores.total(s).max_score for s in scores.students), default=0.0)
     left_out = []
     with path.open("w", newline="") as handle:
         out = csv.writer(handle)
@@ -72,7 +72,8 @@ def write_canvas_csv(scores: ClassScores, roster: dict, column: str, path: Path
             entry = roster.get(student, {})
             canvas_id = entry.get("lms_id", "") if entry.get("lms") == "canvas" else ""
             name = entry.get("lms_name") or student
-            out.writerow([name, canvas_id, "", student, "", fmt_points(scores.total(student)[0])])
+            out.writerow([name, canvas_id, "", student, "",
+                          fmt_points(scores.total(student).score)])
             if not canvas_id:
                 left_out.append(student)
     return left_out

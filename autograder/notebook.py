@@ -25,11 +25,11 @@ standard library's tools for writing code (:data:`EXPECTED_MODULES`).
 from __future__ import annotations
 
 import ast
+import copy
 import json
 import symtable
 from dataclasses import dataclass, field
 
-import nbformat
 from nbformat import NotebookNode
 from nbgrader.utils import is_grade, is_solution
 
@@ -47,7 +47,8 @@ EXPECTED_MODULES = frozenset({
 _MARKER = "HIDDEN TESTS"
 
 
-def _is_test(cell: NotebookNode) -> bool:
+def is_test(cell: NotebookNode) -> bool:
+    """A test cell: a graded code cell that is not an answer."""
     return cell.cell_type == "code" and is_grade(cell) and not is_solution(cell)
 
 
@@ -60,7 +61,9 @@ def _is_written(cell: NotebookNode) -> bool:
     return cell.cell_type == "markdown" and is_solution(cell)
 
 
-def _grade_id(cell: dict) -> str | None:
+def grade_id(cell: dict) -> str | None:
+    """The cell's nbgrader grade id, or None. Reads any JSON: a submission's cells are
+    the student's, of whatever shape (nbgrader.utils expects nbformat's)."""
     meta = cell.get("metadata") if isinstance(cell, dict) else None
     nbg = meta.get("nbgrader") if isinstance(meta, dict) else None
     gid = nbg.get("grade_id") if isinstance(nbg, dict) else None
@@ -137,7 +140,8 @@ class Prepared:
 
 
 def _answers(submitted_text: str) -> tuple[dict[str, str], dict[str, str]]:
-    """(answer sources, test sources) by grade id; ValueError if not a notebook."""
+    """(answer sources, test sources) by grade id; ValueError if not a notebook. Read
+    as plain JSON, not with nbformat: a submission may be any JSON at all."""
     try:
         cells = json.loads(submitted_text)["cells"]
     except (ValueError, KeyError, TypeError, RecursionError) as err:
@@ -146,7 +150,7 @@ def _answers(submitted_text: str) -> tuple[dict[str, str], dict[str, str]]:
         raise ValueError("cells is not a list")
     answers, tests = {}, {}
     for cell in cells:
-        gid = _grade_id(cell)
+        gid = grade_id(cell)
         if gid is None or not isinstance(cell, dict) or cell.get("cell_type") not in (
                 "code", "markdown"):
             continue
@@ -184,21 +188,21 @@ def prepare(submitted_text: str, source: NotebookNode, release: NotebookNode,
         answers, tests = _answers(submitted_text)
     except ValueError as err:
         return Prepared(None, [f"{name}: not a valid notebook ({err}); scored 0"])
-    stubs = {_grade_id(c): c.source for c in release.cells if _is_answer(c) or _is_written(c)}
-    released_tests = {_grade_id(c): c.source for c in release.cells if _is_test(c)}
-    graded = nbformat.from_dict(json.loads(json.dumps(source)))
+    stubs = {grade_id(c): c.source for c in release.cells if _is_answer(c) or _is_written(c)}
+    released_tests = {grade_id(c): c.source for c in release.cells if is_test(c)}
+    graded = copy.deepcopy(source)
     flags: list[str] = []
     sources: list[str] = []
     answer_cells, test_cells, prepared = set(), set(), Prepared(graded)
     for index, cell in enumerate(graded.cells):
         if _is_written(cell):  # the student's text, never the source's model answer
-            cell.source = answers.get(_grade_id(cell), stubs.get(_grade_id(cell), ""))[
+            cell.source = answers.get(grade_id(cell), stubs.get(grade_id(cell), ""))[
                 :MAX_ANSWER].replace(_MARKER, "HIDDEN-TESTS")
         if cell.cell_type != "code":
             sources.append("")
             continue
         cell.outputs, cell.execution_count = [], None
-        gid = _grade_id(cell)
+        gid = grade_id(cell)
         if _is_answer(cell):
             answer_cells.add(index)
             prepared.answer_names[index] = sorted(bound_names(parse(cell.source)))
@@ -213,7 +217,7 @@ def prepare(submitted_text: str, source: NotebookNode, release: NotebookNode,
                 flags += [f"{name}: {advice}" for advice in _advice(gid, parse(answer))]
             sources.append(answer)
             continue
-        if _is_test(cell):
+        if is_test(cell):
             test_cells.add(index)
             if gid not in tests:
                 flags.append(f"{name}: test cell {gid} was deleted; the original was run")

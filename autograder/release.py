@@ -8,11 +8,12 @@ touches a course's grades.
 
 from __future__ import annotations
 
-import json
 import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+
+import nbformat
 
 from autograder.config import ASSIGNMENT, RELEASE_DIR, SOURCE_DIR, nbgrader_config
 
@@ -41,14 +42,14 @@ def source_notebooks(source_dir: Path = SOURCE_DIR) -> list[Path]:
 
 def structural_problems(path: Path) -> list[SourceProblem]:
     """Problems that need no kernel: outputs left in, duplicate or missing grade ids."""
-    nb = json.loads(path.read_text())
+    nb = nbformat.read(path, as_version=4)
     problems, seen = [], set()
-    for i, cell in enumerate(nb["cells"]):
+    for i, cell in enumerate(nb.cells):
         where = f"cell {i}"
-        if cell["cell_type"] == "code" and (cell.get("outputs") or cell.get("execution_count")):
+        if cell.cell_type == "code" and (cell.outputs or cell.execution_count):
             problems.append(SourceProblem(path.name, f"{where} has outputs: clear them "
                                           "(source notebooks are committed without outputs)"))
-        meta = cell.get("metadata", {}).get("nbgrader")
+        meta = cell.metadata.get("nbgrader")
         if meta:
             gid = meta.get("grade_id")
             if gid in seen:

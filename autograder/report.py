@@ -5,8 +5,16 @@ from __future__ import annotations
 import csv
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from autograder.config import ASSIGNMENT
+
+
+class Score(NamedTuple):
+    """Points of a test cell, a notebook or a total: scored, out of the most possible."""
+
+    score: float
+    max_score: float
 
 
 @dataclass
@@ -14,10 +22,9 @@ class ClassScores:
     """Every student's score per notebook and per test cell, read from the gradebook."""
 
     notebooks: list[str]
-    # (student, notebook) -> (score, max); (student, notebook, test) -> (score, max)
-    # the notebook's score is after its late penalty
-    notebook_scores: dict[tuple[str, str], tuple[float, float]] = field(default_factory=dict)
-    test_scores: dict[tuple[str, str, str], tuple[float, float]] = field(default_factory=dict)
+    # (student, notebook) -> its score, after its late penalty; (student, notebook, test)
+    notebook_scores: dict[tuple[str, str], Score] = field(default_factory=dict)
+    test_scores: dict[tuple[str, str, str], Score] = field(default_factory=dict)
     penalties: dict[tuple[str, str], float] = field(default_factory=dict)  # late, > 0 only
     needs_manual: set[tuple[str, str]] = field(default_factory=set)  # not yet hand-graded
 
@@ -33,10 +40,11 @@ class ClassScores:
     def students(self) -> list[str]:
         return sorted({s for s, _ in self.notebook_scores})
 
-    def total(self, student: str) -> tuple[float, float]:
+    def total(self, student: str) -> Score:
+        """The student's points over all notebooks (after late penalties)."""
         rows = [self.notebook_scores[(student, nb)] for nb in self.notebooks
                 if (student, nb) in self.notebook_scores]
-        return sum(r[0] for r in rows), sum(r[1] for r in rows)
+        return Score(sum(r.score for r in rows), sum(r.max_score for r in rows))
 
     def pass_rates(self) -> dict[tuple[str, str], float]:
         """Fraction of students with full marks on each (notebook, test)."""
@@ -54,14 +62,14 @@ def read_scores(gradebook, notebooks: list[str]) -> ClassScores:
         student = submission.student_id
         for nb in submission.notebooks:
             penalty = float(nb.late_submission_penalty or 0.0)
-            scores.notebook_scores[(student, nb.name)] = (float(nb.score) - penalty,
-                                                          float(nb.max_score))
+            scores.notebook_scores[(student, nb.name)] = Score(float(nb.score) - penalty,
+                                                               float(nb.max_score))
             if penalty > 0:
                 scores.penalties[(student, nb.name)] = penalty
             if nb.needs_manual_grade:
                 scores.needs_manual.add((student, nb.name))
             for grade in nb.grades:
-                scores.test_scores[(student, nb.name, grade.name)] = (
+                scores.test_scores[(student, nb.name, grade.name)] = Score(
                     float(grade.score), float(grade.max_score))
     return scores
 
@@ -80,7 +88,7 @@ def write_scores_csv(scores: ClassScores, flags: dict[str, list[str]], path: Pat
         out.writerow(["student", *scores.notebooks, "total", "max", "late_penalty",
                       "needs_manual_grading", "flags"])
         for student in scores.students:
-            row = [fmt_points(scores.notebook_scores.get((student, nb), (0.0, 0.0))[0])
+            row = [fmt_points(scores.notebook_scores.get((student, nb), Score(0.0, 0.0)).score)
                    for nb in scores.notebooks]
             total, top = scores.total(student)
             out.writerow([student, *row, fmt_points(total), fmt_points(top),
@@ -100,7 +108,8 @@ def summary_lines(scores: ClassScores, flags: dict[str, list[str]]) -> list[str]
         cells = []
         for nb in scores.notebooks:
             got = scores.notebook_scores.get((student, nb))
-            cells.append(f"{fmt_points(got[0]) + '/' + fmt_points(got[1]) if got else '-':>7}")
+            shown = f"{fmt_points(got.score)}/{fmt_points(got.max_score)}" if got else "-"
+            cells.append(f"{shown:>7}")
         total, top = scores.total(student)
         marks = [f"{len(flags[student])} flag(s)"] if flags.get(student) else []
         if scores.penalty(student):
@@ -151,8 +160,8 @@ def histogram(scores: ClassScores, path: Path) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    totals = [scores.total(s)[0] for s in scores.students]
-    top = max((scores.total(s)[1] for s in scores.students), default=1.0)
+    totals = [scores.total(s).score for s in scores.students]
+    top = max((scores.total(s).max_score for s in scores.students), default=1.0)
     fig, ax = plt.subplots(figsize=(6, 3.5))
     ax.hist(totals, bins=min(20, max(5, len(totals))), range=(0, top), color="#3b75af",
             edgecolor="white")

@@ -1,6 +1,6 @@
 """A warm template for one student's kernels: each kernel is forked, not started cold.
 
-Starting an IPython kernel and importing NumPy, matplotlib, scikit-learn and week14 in
+Starting an IPython kernel and importing NumPy, matplotlib and week14 in
 it costs about two seconds of CPU, for every notebook; the notebooks themselves often
 run for less. So while one student is graded, a *zygote* process waits in that
 student's sandbox (:mod:`autograder.sandbox`) with those modules imported, and every
@@ -45,13 +45,11 @@ PRELOAD = (
     "week14", "week14.activations", "week14.cnn", "week14.data", "week14.functional",
     "week14.gradcheck", "week14.grading", "week14.kernels", "week14.layers",
     "week14.losses", "week14.model", "week14.pruning", "week14.schedules",
-    "week14.symmetry", "week14.training", "week14.widgets", "week14.remote",
-    "week14.widgets.cost", "week14.widgets.cnn",
+    "week14.symmetry", "week14.training", "week14.widgets", "week14.plaindata",
+    "week14.remote", "week14.wire", "week14.widgets.cost", "week14.widgets.cnn",
 )
-#: Imported too by the checker's zygote: what test cells use (scikit-learn's digits for
-#: notebook 10's test, 0.7 s) and the checker's line to the student's kernel. A student's
-#: answers rarely need scikit-learn; when one does, it is imported in that kernel.
-CHECKER_PRELOAD = ("scipy.sparse", "sklearn.datasets", "jupyter_client", "autograder.checker")
+#: Imported too by the checker's zygote: the checker's line to the student's kernel.
+CHECKER_PRELOAD = ("jupyter_client", "autograder.checker")
 #: What ipykernel would set on start-up; set before the preload so that matplotlib
 #: chooses the same backend as in a kernel started cold.
 KERNEL_ENV = {"MPLBACKEND": "module://matplotlib_inline.backend_inline"}

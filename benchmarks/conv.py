@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import os
 import time
+import timeit
 from collections.abc import Callable, Iterator
 
 import numpy as np
@@ -54,40 +55,31 @@ MAX_EPOCHS = 15
 CNN_SEEDS = range(5)
 
 
-def per_call(fn: Callable[[], object], budget: float = 0.05) -> int:
-    """How many calls of ``fn`` take about ``budget`` seconds (at least one)."""
-    start = time.perf_counter()
-    fn()
-    once = time.perf_counter() - start
-    return max(1, int(budget / max(once, 1e-7)))
-
-
 SETTLE = 0.02
 """Seconds of pause before each turn in :func:`interleaved_min`. PyTorch's OpenMP
 threads keep spinning for a few milliseconds after each call, on the cores the next
-contestant needs: measured on the largest shape, week14's forward + backward took
-31–33 ms right after a torch call, 24.5–25.3 ms after a 10 ms pause, and 23.6–24.6 ms
-with ``OMP_WAIT_POLICY=PASSIVE``. The pause lets the threads of the function before go
-to sleep, so that each is timed on a machine of its own, as it would run in practice."""
+contestant needs, and would slow whatever is timed right after them. The pause lets the
+threads of the function before go to sleep, so that each is timed on a machine of its
+own, as it would run in practice."""
 
 
 def interleaved_min(
     fns: list[Callable[[], object]],
     rounds: int = 15,
     clock: Callable[[], float] = time.perf_counter,
+    budget: float = 0.05,
 ) -> list[float]:
     """Seconds per call of each function: the minimum over ``rounds`` rounds, the
     functions taking turns within each round so that they share the machine's noise,
-    each turn after a pause of ``SETTLE`` seconds."""
-    counts = [per_call(fn) for fn in fns]
+    each turn (as many calls as take about ``budget`` seconds) after a pause of
+    ``SETTLE`` seconds."""
+    timers = [timeit.Timer(fn, timer=clock) for fn in fns]
+    counts = [max(1, int(budget / max(timer.timeit(1), 1e-7))) for timer in timers]
     best = [float("inf")] * len(fns)
     for _ in range(rounds):
-        for i, (fn, count) in enumerate(zip(fns, counts, strict=True)):
+        for i, (timer, count) in enumerate(zip(timers, counts, strict=True)):
             time.sleep(SETTLE)
-            start = clock()
-            for _ in range(count):
-                fn()
-            best[i] = min(best[i], (clock() - start) / count)
+            best[i] = min(best[i], timer.timeit(count) / count)
     return best
 
 
@@ -96,7 +88,7 @@ def one_thread() -> Iterator[None]:
     """Limit NumPy's BLAS and PyTorch to one thread each (a per-core comparison, less
     disturbed by other processes on a shared machine). week14's convolution uses as
     many threads as BLAS may, so it then runs in the calling thread alone."""
-    from threadpoolctl import threadpool_limits  # installed with scikit-learn
+    from threadpoolctl import threadpool_limits
 
     torch_threads = torch.get_num_threads() if torch is not None else None
     if torch is not None:

@@ -28,12 +28,8 @@ import time
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
-from week14.pruning import (  # noqa: E402
-    digits_splits,
-    lottery_ticket,
-    plot_lottery,
-    sparsity_report,
-)
+from week14.lottery import digits_splits, lottery_ticket, plot_lottery  # noqa: E402
+from week14.pruning import sparsity_report  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -15,6 +16,29 @@ from autograder.examples import write_examples
 #: (tests/start_postgres.sh), or WEEK14_TEST_PG (its role needs CREATEDB).
 PG = os.environ.get("WEEK14_TEST_PG",
                     "postgresql+psycopg://week14:week14@127.0.0.1:5432/postgres")
+
+
+#: Test tiers, by module (`pytest -m`; tests/browser/ is the `browser` tier). `make test`
+#: runs every tier; `make test-fast` leaves out these three, for quick rounds while coding.
+TIERS = {
+    # grades notebooks with the real autograder: bubblewrap, cgroups, kernels per student
+    "sandbox": {"test_answer_styles.py", "test_autograder.py", "test_cgroup.py",
+                "test_deploy.py", "test_hostile.py", "test_misconceptions.py",
+                "test_notebooks.py", "test_sandbox.py", "test_scale.py", "test_stop.py",
+                "test_workflow.py"},
+    # fresh virtual environments, JupyterLab servers, long training runs
+    "slow": {"test_bundle.py", "test_launcher.py", "test_stalls.py"},
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        path = Path(item.fspath)
+        if "browser" in path.parts:
+            item.add_marker(pytest.mark.browser)
+        for tier, modules in TIERS.items():
+            if path.name in modules:
+                item.add_marker(getattr(pytest.mark, tier))
 
 
 @pytest.fixture(scope="session")

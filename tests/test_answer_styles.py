@@ -743,7 +743,7 @@ def test_wrong_answers_lose_exactly_their_exercise_with_a_readable_message(grade
     result, nb = graded[(student, notebook)]
     points = points_of(SOURCE_DIR / ASSIGNMENT / f"{notebook}.ipynb")
     assert result.scores == {
-        cell: [0.0 if cell == failing else top, top] for cell, top in points.items()
+        cell: (0.0 if cell == failing else top, top) for cell, top in points.items()
     }, failures(result, nb)
     assert result.flags == []
     [cell] = [c for c in nb["cells"] if grade_id(c) == failing]

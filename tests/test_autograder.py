@@ -7,7 +7,9 @@ import json
 import re
 import zipfile
 
+import nbformat
 import pytest
+from nbgrader.utils import is_solution
 
 from autograder.__main__ import main
 from autograder.collect import collect, place, read_map
@@ -218,12 +220,12 @@ def test_grading_leaves_no_process_behind(tmp_path, monkeypatch):
 
     scratch = Path(tempfile.mkdtemp(prefix="w14-", dir="/tmp"))  # short: Unix sockets
     monkeypatch.setattr(tempfile, "tempdir", str(scratch))
-    nb = json.loads(student_notebook(f"{FIRST}.ipynb", "perfect"))
-    cell = next(c for c in nb["cells"] if c["metadata"].get("nbgrader", {}).get("solution"))
-    cell["source"] = ("import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
-                      "while True:\n    pass\n")
+    nb = nbformat.reads(student_notebook(f"{FIRST}.ipynb", "perfect"), as_version=4)
+    cell = next(c for c in nb.cells if is_solution(c))
+    cell.source = ("import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+                   "while True:\n    pass\n")
     (tmp_path / "in" / "sleeper").mkdir(parents=True)
-    (tmp_path / "in" / "sleeper" / f"{FIRST}.ipynb").write_text(json.dumps(nb))
+    (tmp_path / "in" / "sleeper" / f"{FIRST}.ipynb").write_text(nbformat.writes(nb))
     course = Course(tmp_path / "course", limits=Limits(cell=3, notebook=12))
     collect(tmp_path / "in", course.root / "submitted", {FIRST})
     try:
@@ -273,8 +275,8 @@ def hidden_lines() -> set[str]:
     source notebooks, except lines that also appear in visible parts of them."""
     hidden, visible = set(), []
     for path in (SOURCE_DIR / ASSIGNMENT).glob("*.ipynb"):
-        for cell in json.loads(path.read_text())["cells"]:
-            src = "".join(cell["source"])
+        for cell in nbformat.read(path, as_version=4).cells:
+            src = cell.source
             for region in re.findall(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS",
                                      src, re.DOTALL):
                 hidden |= {line.strip() for line in region.splitlines()
@@ -320,23 +322,20 @@ def test_regrading_only_changed_submissions(tmp_path):
     student = "late-edit"
     target = course.submission_dir(student)
     target.mkdir(parents=True)
-    source = json.loads((SOURCE_DIR / ASSIGNMENT / f"{FIRST}.ipynb").read_text())
-    released = json.loads(student_notebook(f"{FIRST}.ipynb", "untouched"))
-    (target / f"{FIRST}.ipynb").write_text(json.dumps(released))
+    source = nbformat.read(SOURCE_DIR / ASSIGNMENT / f"{FIRST}.ipynb", as_version=4)
+    released = nbformat.reads(student_notebook(f"{FIRST}.ipynb", "untouched"), as_version=4)
+    (target / f"{FIRST}.ipynb").write_text(nbformat.writes(released))
     assert set(course.pending()) == {(student, nb) for nb in NOTEBOOKS}
     first = {r.notebook: r for r in course.grade()}
     assert sum(s[0] for s in first[FIRST].scores.values()) == 0
     assert all("not submitted" in " ".join(r.flags) for nb, r in first.items() if nb != FIRST)
     assert course.pending() == []
     # The student fills in every answer: only the changed notebook is graded again.
-    answers = {c["metadata"]["nbgrader"]["grade_id"]: "".join(c["source"])
-               for c in source["cells"] if c.get("metadata", {}).get("nbgrader", {})
-               .get("solution")}
-    for cell in released["cells"]:
-        gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-        if gid in answers:
-            cell["source"] = filled_answer(answers[gid])
-    (target / f"{FIRST}.ipynb").write_text(json.dumps(released))
+    answers = {c.metadata.nbgrader.grade_id: c.source for c in source.cells if is_solution(c)}
+    for cell in released.cells:
+        if is_solution(cell):
+            cell.source = filled_answer(answers[cell.metadata.nbgrader.grade_id])
+    (target / f"{FIRST}.ipynb").write_text(nbformat.writes(released))
     assert course.pending() == [(student, FIRST)]
     [second] = course.grade()
     assert second.scores and all(score == top for score, top in second.scores.values())
@@ -377,11 +376,11 @@ def test_a_timed_out_cell_does_not_slow_or_cost_the_cells_after_it(tmp_path):
     from autograder.config import Limits
     from autograder.course import Course, test_points
 
-    nb = json.loads(student_notebook(f"{FIRST}.ipynb", "perfect"))
-    answers = [c for c in nb["cells"] if c["metadata"].get("nbgrader", {}).get("solution")]
-    answers[0]["source"] = "while True:\n    pass\n"
+    nb = nbformat.reads(student_notebook(f"{FIRST}.ipynb", "perfect"), as_version=4)
+    answers = [c for c in nb.cells if is_solution(c)]
+    answers[0].source = "while True:\n    pass\n"
     (tmp_path / "in" / "looper").mkdir(parents=True)
-    (tmp_path / "in" / "looper" / f"{FIRST}.ipynb").write_text(json.dumps(nb))
+    (tmp_path / "in" / "looper" / f"{FIRST}.ipynb").write_text(nbformat.writes(nb))
     course = Course(tmp_path / "course", limits=Limits(cell=3, notebook=120))
     collect(tmp_path / "in", course.root / "submitted", {FIRST})
     (result,) = course.grade([("looper", FIRST)])

@@ -41,7 +41,12 @@ WIDGET_EXTENSION = "@jupyter-widgets/jupyterlab-manager"
 NEWS_PLUGIN = "@jupyterlab/apputils-extension:announcements"
 #: Distributions that belong to the grader or the tests, never to a student's install.
 NOT_FOR_STUDENTS = {"nbgrader", "psycopg", "psycopg-binary", "sqlalchemy", "alembic",
-                    "playwright", "pytest", "hypothesis", "ruff"}
+                    "playwright", "pytest", "hypothesis", "ruff",
+                    "scikit-learn", "scipy", "joblib"}  # week14 ships the digits itself
+#: Issue 19: the student environment in MB (``du -sm`` of the fresh venv).
+MAX_STUDENT_MB = 464
+#: The data files week14 needs at run time: they must reach students and wheels.
+PACKAGE_DATA = ("week14/datasets/digits.csv.gz", "week14/datasets/README.md")
 INSTALL_TIMEOUT = 1200  # seconds for one README line (a cold pip cache on a slow network)
 CELL_TIMEOUT = 120  # seconds per cell; each takes under one
 
@@ -135,7 +140,7 @@ def test_bundle_is_a_student_kit_with_nothing_of_the_grader(tmp_path):
     expected = {"README.md", "pyproject.toml", "environment.yml", "week14/__init__.py",
                 "week14/lab.py", "week14/widgets/__init__.py", "binder/environment.yml",
                 "lab/student/labconfig/page_config.json", "binder/postBuild", "binder/start",
-                "lab/student/jupyter_server_config.json"}
+                "lab/student/jupyter_server_config.json", *PACKAGE_DATA}
     assert expected <= set(files), expected - set(files)
     grader = [name for name in files if name.split("/")[0] in
               {"solutions", "autograder", "tests", "benchmarks", "deploy", ".ci", "course"}
@@ -154,7 +159,10 @@ def test_bundle_is_a_student_kit_with_nothing_of_the_grader(tmp_path):
     assert "optional-dependencies" not in theirs["project"]
     assert theirs["project"]["scripts"] == {"week14-lab": "week14.lab:main"}
     assert theirs["project"]["classifiers"] == ours["classifiers"]
-    assert theirs["tool"] == {"setuptools": {"packages": {"find": {"include": ["week14*"]}}}}
+    package_data = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"][
+        "package-data"]
+    assert theirs["tool"] == {"setuptools": {"packages": {"find": {"include": ["week14*"]}},
+                                             "package-data": package_data}}
     readme = files["README.md"].decode()
     assert all(f"`{name}`" in readme for name in notebooks)
 
@@ -207,16 +215,31 @@ def test_readme_installs_the_student_set_only(kit):
     listed = subprocess.run([kit.python, "-m", "pip", "list", "--format=json"],
                             capture_output=True, text=True, check=True).stdout
     installed = {d["name"].lower().replace("_", "-") for d in json.loads(listed)}
-    assert {"week14", "jupyterlab", "ipywidgets", "scikit-learn", "threadpoolctl"} <= installed
+    assert {"week14", "jupyterlab", "ipywidgets", "threadpoolctl"} <= installed
     assert not installed & NOT_FOR_STUDENTS, installed & NOT_FOR_STUDENTS
     where = subprocess.run([kit.python, "-c", "import week14.lab, week14.widgets; "
                             "print(week14.__file__)"], capture_output=True, text=True,
                            check=True, cwd="/").stdout.strip()
     assert Path(where).is_relative_to(kit.folder), where
+    shape = subprocess.run([kit.python, "-c", "from week14.data import digits; "
+                            "print(digits().X_train.shape)"], capture_output=True, text=True,
+                           check=True, cwd="/").stdout.strip()
+    assert shape == "(1347, 64)", shape
     assert (kit.python.parent / "week14-lab").exists()
     size = subprocess.run(["du", "-sm", kit.folder / ".venv"], capture_output=True,
                           text=True, check=True).stdout.split()[0]
     print(f"\nstudent environment: {size} MB, {len(installed)} distributions")
+    assert int(size) <= MAX_STUDENT_MB, f"the student environment is {size} MB"
+
+
+def test_a_wheel_of_the_kit_carries_the_digits(kit, tmp_path):
+    """``pip install .`` (not editable) installs a wheel: the data files must be in it."""
+    subprocess.run([kit.python, "-m", "pip", "wheel", "--no-deps", "--wheel-dir", tmp_path,
+                    "."], cwd=kit.folder, env=kit.env, capture_output=True, text=True,
+                   check=True, timeout=INSTALL_TIMEOUT)
+    (wheel,) = tmp_path.glob("week14-*.whl")
+    with zipfile.ZipFile(wheel) as zf:
+        assert set(PACKAGE_DATA) <= set(zf.namelist()), sorted(zf.namelist())
 
 
 def test_launcher_serves_the_first_notebook_with_widgets(served):

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
 
-from week14 import functional
+import week14._conv_engine as conv_engine
 from week14.functional import (
     avg_pool2d,
     avg_pool2d_backward,
@@ -140,7 +140,7 @@ def test_conv2d_layer_in_chunks_gives_the_same_numbers():
     g = rng.standard_normal((5, 3, 7, 7))
     whole_out, whole_dx = layer.forward(x), layer.backward(g)
     whole_dw = layer.grads["W"].copy()
-    with mock.patch.object(functional, "_CHUNK_BYTES", 1):  # one image per chunk
+    with mock.patch.object(conv_engine, "CHUNK_BYTES", 1):  # one image per chunk
         chunked_out, chunked_dx = layer.forward(x), layer.backward(g)
     np.testing.assert_allclose(chunked_out, whole_out, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(chunked_dx, whole_dx, rtol=1e-12, atol=1e-12)
@@ -156,7 +156,7 @@ def test_conv2d_layer_gives_the_same_numbers_on_one_thread_and_on_two(stride, mo
     x = rng.standard_normal((8, 3, 9, 9))
     g = rng.standard_normal(layer.forward(x).shape)
     threads_seen: set[int] = set()
-    gather = functional._im2col
+    gather = conv_engine.im2col
     # With two threads, each thread's first chunk waits for the other thread's, so
     # that both take part however fast the first one is (or the wait times out).
     both_started = threading.Barrier(2, timeout=30)
@@ -169,8 +169,8 @@ def test_conv2d_layer_gives_the_same_numbers_on_one_thread_and_on_two(stride, mo
                 both_started.wait()
         return gather(*args)
 
-    monkeypatch.setattr(functional, "_im2col", spy)
-    monkeypatch.setattr(functional, "_CHUNK_BYTES", 1)  # one image per chunk: 8 chunks
+    monkeypatch.setattr(conv_engine, "im2col", spy)
+    monkeypatch.setattr(conv_engine, "CHUNK_BYTES", 1)  # one image per chunk: 8 chunks
     results = []
     for threads in (1, 2):
         arrays = []

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
-import subprocess
-import sys
+from importlib import resources
 
 import numpy as np
 import pytest
@@ -16,6 +16,7 @@ from week14.data import (
     Split,
     digits,
     lecture_toy_network,
+    read_digits_table,
     stratified_split_indices,
     two_moons,
     xor,
@@ -209,9 +210,48 @@ def test_digits_test_size():
     assert len(small.y_train) + len(small.y_test) == 1797
 
 
-def test_importing_data_does_not_import_sklearn():
-    code = "import sys, week14.data; print('sklearn' in sys.modules)"
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    )
-    assert result.stdout.strip() == "False"
+#: SHA-256 of week14/datasets/digits.csv.gz, scikit-learn's file copied byte for byte.
+DIGITS_FILE_SHA256 = "09f66e6debdee2cd2b5ae59e0d6abbb73fc2b0e0185d2e1957e9ebb51e23aa22"
+#: SHA-256 of the little-endian bytes of what sklearn.datasets.load_digits() gave,
+#: ``data / 16`` (float64, 1797 × 64) and ``target`` (int64), and of ``digits()``'s four
+#: arrays for the default split (rng=0), recorded before week14 stopped using scikit-learn.
+LOAD_DIGITS_SHA256 = {
+    "X": "23a53393488b04f92efc45ebc92767e2dcfdf206ba37a928f497d261e42267d2",
+    "y": "a3c91c262eddcf7ba8f0e37507c30284493c9b20412ffe4af30d536401f7ba21",
+}
+DIGITS_SPLIT_SHA256 = (
+    "22ed1f803bdbfa97870cb943f5243e80a708a868d7f3754f46724ea207080249",  # X_train
+    "9ed5ca2b11a191734c5e4a45aaa364c70d87915296c4aeb6c8cf326518feed46",  # X_test
+    "6e90c5beabe9392de38ce153b26b5f6881d5f5d12467bd393c663c27e5ac58df",  # y_train
+    "5c2e3236a845420592f2e35a748e77f8e50edc22ade8dd16d48a119007efbf13",  # y_test
+)
+
+
+def array_sha256(a: np.ndarray) -> str:
+    little_endian = np.ascontiguousarray(a, dtype=a.dtype.newbyteorder("<"))
+    return hashlib.sha256(little_endian.tobytes()).hexdigest()
+
+
+def test_digits_file_is_scikit_learns_copy_and_says_where_it_comes_from():
+    folder = resources.files("week14") / "datasets"
+    assert hashlib.sha256((folder / "digits.csv.gz").read_bytes()).hexdigest() == (
+        DIGITS_FILE_SHA256)
+    readme = (folder / "README.md").read_text(encoding="utf-8")
+    for provenance in (DIGITS_FILE_SHA256, "Optical Recognition of Handwritten Digits",
+                       "CC BY 4.0", "BSD 3-Clause"):
+        assert provenance in readme, f"week14/datasets/README.md does not say {provenance!r}"
+
+
+def test_digits_table_has_1797_labelled_images():
+    table = read_digits_table()
+    assert table.shape == (1797, 65) and table.dtype == np.uint8
+    assert table[:, :64].max() == 16
+    np.testing.assert_array_equal(np.bincount(table[:, 64]),
+                                  [178, 182, 177, 183, 181, 182, 181, 179, 174, 180])
+
+
+def test_digits_are_what_scikit_learns_load_digits_gave(split):
+    table = read_digits_table()
+    X, y = table[:, :64] / 16.0, table[:, 64].astype(np.int64)
+    assert {"X": array_sha256(X), "y": array_sha256(y)} == LOAD_DIGITS_SHA256
+    assert tuple(array_sha256(a) for a in split) == DIGITS_SPLIT_SHA256

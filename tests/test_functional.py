@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from week14 import functional
+import week14._conv_engine as conv_engine
 from week14.data import lecture_avg_pool_example, lecture_conv_example, lecture_max_pool_example
 from week14.functional import (
     avg_pool2d,
@@ -154,7 +154,7 @@ def test_conv2d_matches_the_loop_version(problem):
 def test_conv2d_matches_the_loop_version_one_image_per_chunk(problem):
     """Force the fast version to cut the batch into single-image chunks."""
     x, w, b, stride, padding = problem
-    with mock.patch.object(functional, "_CHUNK_BYTES", 1):
+    with mock.patch.object(conv_engine, "CHUNK_BYTES", 1):
         fast = conv2d(x, w, b, stride, padding)
     assert_close(fast, conv2d_naive(x, w, b, stride, padding), AGREE, "conv2d in chunks")
 

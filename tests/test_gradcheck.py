@@ -8,7 +8,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from week14.gradcheck import check_layer, numerical_gradient, relative_error
+from week14 import activations
+from week14.gradcheck import (
+    centred_difference,
+    check_layer,
+    numerical_gradient,
+    relative_error,
+)
 
 # ---------------------------------------------------------------- tiny hand-written layers
 
@@ -122,6 +128,42 @@ def test_numerical_gradient_bad_input():
         numerical_gradient(np.sum, np.ones(2), eps=0)
     with pytest.raises(TypeError, match="real scalar, got ndarray with shape \\(2,\\)"):
         numerical_gradient(lambda v: v * 2, np.ones(2))
+
+
+# ---------------------------------------------------------------- centred_difference
+
+
+@given(st.floats(-50, 50), st.floats(-3, 3))
+def test_centred_difference_is_exact_for_a_quadratic(x, a):
+    # (a(x+h)² − a(x−h)²) / 2h = 2ax up to rounding
+    got = centred_difference(lambda v: a * v * v, np.array([x]))
+    assert got[0] == pytest.approx(2 * a * x, rel=1e-6, abs=1e-6)
+
+
+def test_centred_difference_straddles_a_kink():
+    got = centred_difference(activations.relu, np.array([0.0]))
+    assert got[0] == pytest.approx(0.5), "at a kink the difference averages both slopes"
+
+
+def test_centred_difference_rejects_non_positive_h():
+    with pytest.raises(ValueError, match="h > 0, got 0"):
+        centred_difference(np.sin, np.zeros(3), h=0)
+
+
+@given(hnp.arrays(np.float64, st.integers(1, 6), elements=st.floats(-3, 3)))
+def test_centred_difference_is_numerical_gradient_of_the_sum_for_elementwise_f(x):
+    before = x.copy()
+    fast = centred_difference(np.tanh, x)
+    np.testing.assert_array_equal(x, before, err_msg="centred_difference must not change x")
+    slow = numerical_gradient(lambda v: float(np.sum(np.tanh(v))), x.copy())
+    np.testing.assert_allclose(fast, slow, rtol=1e-6, atol=1e-9, err_msg="vectorised vs nudged")
+
+
+def test_centred_difference_rejects_non_numbers():
+    with pytest.raises(TypeError, match="centred_difference expected x to be a real number"):
+        centred_difference(np.sin, np.array(["a"]))
+    with pytest.raises(TypeError, match="centred_difference expected h to be a real number"):
+        centred_difference(np.sin, np.zeros(3), h="1e-6")
 
 
 # ---------------------------------------------------------------- relative_error

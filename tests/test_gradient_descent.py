@@ -160,14 +160,18 @@ def test_step_returns_a_new_array_and_leaves_inputs_alone():
     assert w.tolist() == [1.0, 2.0] and g.tolist() == [0.5, -1.0]
 
 
-@pytest.mark.parametrize("lr", [0, -0.1, float("nan"), float("inf")])
-def test_step_rejects_non_positive_learning_rates(lr):
-    with pytest.raises(ValueError, match=f"lr > 0, got {lr}"):
+@pytest.mark.parametrize(
+    "lr, message",
+    [(0, "lr > 0, got 0"), (-0.1, "lr > 0, got -0.1"),
+     (float("nan"), "a finite lr, got nan"), (float("inf"), "a finite lr, got inf")],
+)
+def test_step_rejects_non_positive_learning_rates(lr, message):
+    with pytest.raises(ValueError, match=f"gradient_descent_step expected {message}"):
         gradient_descent_step(np.ones(2), np.ones(2), lr)
 
 
 def test_step_rejects_bad_types_and_shapes():
-    with pytest.raises(TypeError, match="lr to be a number, got str"):
+    with pytest.raises(TypeError, match="lr to be a real number, got str"):
         gradient_descent_step(np.ones(2), np.ones(2), "0.1")
     with pytest.raises(ValueError, match=r"shape of w \(2,\), got \(3,\)"):
         gradient_descent_step(np.ones(2), np.ones(3), 0.1)

@@ -273,10 +273,10 @@ def test_a_named_mistake_has_its_sentence_and_tag():
 
 def test_a_list_of_arrays_is_described_by_shapes():
     weights = [(np.ones((3, 4)), np.zeros(4)), (np.ones((4, 1)), np.zeros(1))]
-    assert grading._describe(weights) == ("[(array of shape (3, 4), [0., 0., 0., 0.]), "
+    assert grading.describe(weights) == ("[(array of shape (3, 4), [0., 0., 0., 0.]), "
                                           "([[1.], [1.], [1.], [1.]], [0.])]")
-    assert grading._describe([np.zeros(1)] * 5) == "a list of 5 items"
-    assert grading._describe([2, 2, 2]) == "[2, 2, 2]"
+    assert grading.describe([np.zeros(1)] * 5) == "a list of 5 items"
+    assert grading.describe([2, 2, 2]) == "[2, 2, 2]"
 
 
 def test_a_student_cannot_file_their_failure_under_a_catalogued_mistake():
@@ -292,3 +292,58 @@ def test_a_student_cannot_file_their_failure_under_a_catalogued_mistake():
             check_function(spoof, ref_square, cases=[grading.case("one number", 1.0)],
                            hidden=hidden)
         assert tag not in str(info.value) and f"[mistake {key}]" in str(info.value)
+
+
+def test_seeded_case_builders_label_and_draw_their_arrays():
+    made = grading.random_cases(3, [grading.case("a network", (2, 3), [((3, 4), (4,))], 0.5),
+                                    grading.case("a range", grading.draw((5,), 10, 20))])
+    again = grading.random_cases(3, [grading.case("a network", (2, 3), [((3, 4), (4,))], 0.5),
+                                     grading.case("a range", grading.draw((5,), 10, 20))])
+    assert [c.label for c in made] == ["a network", "a range"]
+    x, [(W, b)], rate = made[0]
+    assert (x.shape, W.shape, b.shape, rate) == ((2, 3), (3, 4), (4,), 0.5)
+    assert np.all((made[1][0] >= 10) & (made[1][0] < 20))
+    assert np.array_equal(made[1][0], again[1][0])
+    cases = grading.elementwise_cases(5, 0.3)
+    assert tuple(c.label for c in cases) == grading.ELEMENTWISE_LABELS
+    assert all(c[1] == 0.3 for c in cases) and cases[-1][0].dtype == np.float32
+    layer = grading.dense_layer_cases(1, (4, 2, 3), label="in ≠ out")[0]
+    assert [a.shape for a in layer] == [(4, 2), (2, 3), (3,), (4, 3)]
+
+
+def test_float32_results_are_compared_to_float32_precision():
+    x = np.linspace(-3, 3, 7, dtype=np.float32)
+    check_function(lambda v: 1 / (1 + np.exp(-v.astype(np.float64))), activations.sigmoid,
+                   cases=[(x,)])
+    with pytest.raises(CheckFailed, match="is wrong"):
+        check_function(lambda v: 1.001 / (1 + np.exp(-v.astype(np.float64))),
+                       activations.sigmoid, cases=[(x,)])
+
+
+def reference_parts(x):
+    return x * 2.0, x + 1.0
+
+
+def test_check_part_grades_one_result_and_leaves_out_another_parts_crash(capsys):
+    broken = answer("def parts(x):\n    two = x * 2.0\n    one = x.missing\n"
+                    "    return two, one\n", "parts")
+    cases = [grading.case("a vector", np.arange(3.0))]
+    with pytest.raises(CheckFailed, match="two cannot be checked: parts raised on every case"):
+        grading.check_part(broken, reference_parts, cases, "two", parts=("two", "one"))
+    mixed = answer("def parts(x):\n    two = x * 2.0\n    if x.size > 2:\n"
+                   "        one = x.missing\n    else:\n        one = x + 1.0\n"
+                   "    return two, one\n", "parts")
+    cases.append(grading.case("a pair", np.array([1.0, 2.0])))
+    grading.check_part(mixed, reference_parts, cases, "two", parts=("two", "one"))
+    note = capsys.readouterr().out
+    assert "in the line that computes one; two was checked on the other 1" in note
+    with pytest.raises(CheckFailed, match="one of parts.*raised AttributeError"):
+        grading.check_part(mixed, reference_parts, cases, "one", parts=("two", "one"),
+                           hidden=True)
+
+
+def test_graded_alone_lends_week14s_function_while_the_block_runs():
+    namespace = {"sigmoid": None}
+    with grading.graded_alone(namespace, sigmoid=activations.sigmoid):
+        assert namespace["sigmoid"](0.0) == 0.5
+    assert namespace["sigmoid"] is None

@@ -24,6 +24,7 @@ memory: this module grades about 75 notebooks, twice.
 from __future__ import annotations
 
 import contextlib
+import copy
 import hashlib
 import html
 import json
@@ -570,9 +571,9 @@ def grading_processes(marker: str) -> dict[int, str]:
 
 def submission(student: str, perfect: dict) -> dict:
     if student in HONEST:
-        return json.loads(student_notebook(f"{NOTEBOOK}.ipynb", student))
+        return nbformat.reads(student_notebook(f"{NOTEBOOK}.ipynb", student), as_version=4)
     attack = ATTACKS[student]
-    nb = json.loads(json.dumps(perfect))
+    nb = copy.deepcopy(perfect)
     for gid, code in attack.answers.items():
         cell_of(nb, gid)["source"] = code
     if attack.edit is not None:
@@ -591,7 +592,7 @@ def graded(tmp_path_factory):
     for probe in OUTSIDE:
         probe.unlink(missing_ok=True)
     incoming = root / "incoming"
-    perfect = json.loads(student_notebook(f"{NOTEBOOK}.ipynb", "perfect"))
+    perfect = nbformat.reads(student_notebook(f"{NOTEBOOK}.ipynb", "perfect"), as_version=4)
     for student in STUDENTS:
         (incoming / student).mkdir(parents=True)
         (incoming / student / f"{NOTEBOOK}.ipynb").write_text(

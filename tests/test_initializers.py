@@ -40,7 +40,8 @@ def test_conv_fans_multiply_channels_by_receptive_field(shape):
 
 
 def test_fans_of_a_scalar_shape_raise():
-    with pytest.raises(ValueError, match=r"at least one dimension, got shape \(\)"):
+    message = r"fan_in_fan_out expected a shape with at least one dimension.*got shape \(\)"
+    with pytest.raises(ValueError, match=message):
         init.fan_in_fan_out(())
 
 
@@ -171,25 +172,31 @@ def test_get_returns_the_named_function_and_passes_callables_through():
 
 
 def test_get_unknown_name_lists_the_valid_ones():
-    with pytest.raises(ValueError, match="unknown initializer 'xavier'") as info:
+    message = "initializers.get expected the name of an initializer, one of .*got 'xavier'"
+    with pytest.raises(ValueError, match=message) as info:
         init.get("xavier")
     for name in init.INITIALIZERS:
         assert name in str(info.value)
 
 
 def test_get_rejects_non_callables():
-    with pytest.raises(TypeError, match="got int"):
+    with pytest.raises(TypeError, match="initializers.get expected .* a callable.*got int"):
         init.get(3)
 
 
 @pytest.mark.parametrize(
     "call, error, message",
     [
-        (lambda: init.normal((2, 2), std=-1.0), ValueError, "std must be a non-negative.*-1.0"),
-        (lambda: init.uniform((2, 2), limit=float("nan")), ValueError, "limit must be"),
-        (lambda: init.zeros((2, -3)), ValueError, r"non-negative dimensions, got \(2, -3\)"),
-        (lambda: init.he_normal((2.5, 3)), TypeError, r"sequence of ints, got \(2.5, 3\)"),
-        (lambda: init.glorot_uniform((2, 3), rng="seed"), TypeError, "got str"),
+        (lambda: init.normal((2, 2), std=-1.0), ValueError, "normal expected std >= 0, got -1.0"),
+        (lambda: init.normal((2, 2), std="0.1"), TypeError, "normal expected std to be a real"),
+        (lambda: init.uniform((2, 2), limit=float("nan")), ValueError,
+         "uniform expected limit >= 0, got nan"),
+        (lambda: init.zeros((2, -3)), ValueError,
+         r"zeros expected shape with non-negative dimensions, got \(2, -3\)"),
+        (lambda: init.he_normal((2.5, 3)), TypeError,
+         r"he_normal expected shape to be an int or a sequence of ints, got \(2.5, 3\)"),
+        (lambda: init.glorot_uniform((2, 3), rng="seed"), TypeError,
+         "as_generator expected rng to be an int seed.*got str"),
     ],
 )
 def test_bad_arguments_raise_naming_what_was_given(call, error, message):

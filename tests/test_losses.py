@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import assume, given
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -158,8 +158,8 @@ def test_mse_needs_an_example():
         (np.zeros((2, 3)), np.eye(3)[[0, 1]], r"not one-hot\), got shape \(2, 3\)"),
         (np.zeros((2, 3)), [0, 3], r"labels in 0\.\.2 \(3 classes\), got 3"),
         (np.zeros((2, 3)), [-1, 0], r"labels in 0\.\.2 \(3 classes\), got -1"),
-        (np.zeros((2, 3)), [0.5, 1.0], r"integer labels, got 0\.5"),
-        (np.zeros((2, 3)), [np.nan, 1.0], r"integer labels, got nan"),
+        (np.zeros((2, 3)), [0.5, 1.0], r"labels to be integer class labels, got 0\.5"),
+        (np.zeros((2, 3)), [np.nan, 1.0], r"integer class labels, got nan"),
     ],
 )
 def test_softmax_cross_entropy_bad_input(logits, labels, message):
@@ -171,6 +171,90 @@ def test_integral_float_labels_are_accepted():
     a = losses.softmax_cross_entropy(np.eye(3), np.array([0.0, 1.0, 2.0]))
     b = losses.softmax_cross_entropy(np.eye(3), np.array([0, 1, 2]))
     assert a[0] == b[0] and np.array_equal(a[1], b[1])
+
+
+moderate = st.floats(-100, 100, allow_nan=False, width=64)
+under_weights = st.floats(0.1, 10.0)
+
+
+@st.composite
+def prediction_pairs(draw) -> tuple[np.ndarray, np.ndarray]:
+    """(y_hat, y) of one shared shape (m,) or (m, k), m >= 1."""
+    shape = draw(hnp.array_shapes(min_dims=1, max_dims=2, min_side=1, max_side=6))
+    return (draw(hnp.arrays(np.float64, shape, elements=moderate)),
+            draw(hnp.arrays(np.float64, shape, elements=moderate)))
+
+
+# ---------------------------------------------------------------- asymmetric_mse
+
+
+def test_asymmetric_mse_by_hand():
+    # residuals y_hat - y = (-1, +1, 0): the under-prediction counts 3 times
+    y_hat, y = np.array([1.0, 3.0, 5.0]), np.array([2.0, 2.0, 5.0])
+    assert losses.asymmetric_mse(y_hat, y) == pytest.approx((3 * 1 + 1 + 0) / (2 * 3))
+    assert losses.asymmetric_mse(y_hat, y, under_weight=1.0) == pytest.approx(2 / 6)
+    assert losses.asymmetric_mse(y_hat, y, under_weight=0.5) == pytest.approx(1.5 / 6)
+    assert type(losses.asymmetric_mse(y_hat, y)) is float
+
+
+def test_asymmetric_mse_divides_by_rows_not_entries():
+    y_hat = np.array([[1.0, -2.0], [3.0, 0.0]])
+    # residuals 1, -2, 3, 0 -> 1 + 3*4 + 9 = 22, m = 2 rows
+    assert losses.asymmetric_mse(y_hat, np.zeros((2, 2))) == pytest.approx(22 / 4)
+
+
+@settings(max_examples=40)
+@given(prediction_pairs())
+def test_under_weight_one_is_the_lectures_mse(pair):
+    y_hat, y = pair
+    assert losses.asymmetric_mse(y_hat, y, 1.0) == pytest.approx(losses.mse(y_hat, y), rel=1e-12)
+
+
+@settings(max_examples=40)
+@given(prediction_pairs(), under_weights, under_weights)
+def test_asymmetric_mse_grows_with_the_under_weight(pair, a, b):
+    y_hat, y = pair
+    low, high = sorted((a, b))
+    low_cost, high_cost = (losses.asymmetric_mse(y_hat, y, w) for w in (low, high))
+    assert low_cost <= high_cost * (1 + 1e-12)
+
+
+@settings(max_examples=40)
+@given(prediction_pairs(), under_weights)
+def test_swapping_prediction_and_target_swaps_which_side_is_weighted(pair, w):
+    # an under-prediction of y_hat for y is an over-prediction of y for y_hat
+    y_hat, y = pair
+    assert losses.asymmetric_mse(y_hat, y, w) == pytest.approx(
+        w * losses.asymmetric_mse(y, y_hat, 1 / w), rel=1e-9, abs=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("args", "error", "fragment"),
+    [
+        ((np.zeros(3), np.zeros(4)), ValueError, r"same shape, got y_hat \(3,\) and y \(4,\)"),
+        ((np.zeros(0), np.zeros(0)), ValueError, "at least one example"),
+        ((np.zeros(2), np.zeros(2), 0.0), ValueError, "under_weight > 0, got 0.0"),
+        ((np.zeros(2), np.zeros(2), np.inf), ValueError, "finite under_weight"),
+        ((np.zeros(2), np.zeros(2), True), TypeError, "under_weight to be a real number, got bool"),
+        ((np.zeros(2), np.zeros(2), "3"), TypeError, "under_weight to be a real number, got str"),
+        ((np.zeros(2), ["a", "b"]), TypeError, "y to be a real number"),
+    ],
+)
+def test_asymmetric_mse_rejects_bad_input(args, error, fragment):
+    with pytest.raises(error, match=fragment):
+        losses.asymmetric_mse(*args)
+
+
+def test_asymmetric_squared_error_is_the_loss_of_each_prediction():
+    y, y_hat = np.array([2.0, 2.0, 5.0]), np.array([1.0, 3.0, 5.0])  # errors -1, +1, 0
+    np.testing.assert_array_equal(losses.asymmetric_squared_error(y_hat, y), [3.0, 1.0, 0.0])
+    # a grid of predictions (2, 3) broadcasts against the targets (3,)
+    grid = np.stack([y_hat, y])
+    np.testing.assert_array_equal(losses.asymmetric_squared_error(grid, y, 2.0),
+                                  [[2.0, 1.0, 0.0], [0.0, 0.0, 0.0]])
+    assert losses.asymmetric_mse(y_hat, y) == np.sum(losses.asymmetric_squared_error(y_hat, y)) / 6
+    with pytest.raises(ValueError, match="asymmetric_squared_error expected under_weight > 0"):
+        losses.asymmetric_squared_error(y_hat, y, 0.0)
 
 
 # ---------------------------------------------------------------- get_loss
@@ -190,7 +274,8 @@ def test_get_loss_passes_callables_through_and_rejects_unknown_names():
         return 0.0, np.zeros_like(y_hat)
 
     assert losses.get_loss(custom) is custom
-    with pytest.raises(ValueError, match="unknown loss 'hinge'.*cross_entropy, mse, sse"):
+    message = "get_loss expected one of the losses cross_entropy, mse, sse, got 'hinge'"
+    with pytest.raises(ValueError, match=message):
         losses.get_loss("hinge")
     with pytest.raises(TypeError, match="name or a callable.*got int"):
         losses.get_loss(3)

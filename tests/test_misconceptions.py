@@ -137,7 +137,7 @@ def test_a_mistake_loses_its_exercise_and_is_named(graded, key):
     exercise = exercise_tests(notebook, answer)
     lost = {test for test, (score, top) in result.scores.items() if score < top}
     assert lost and lost <= exercise, (exercise, result.scores)
-    assert result.scores == {t: [0.0 if t in lost else top, top] for t, top in points.items()}
+    assert result.scores == {t: (0.0 if t in lost else top, top) for t, top in points.items()}
     assert result.mistakes == dict.fromkeys(lost, key)
     test = min(lost)
     errors = [o for o in failed_cell(graded["course"], key, notebook, test).outputs

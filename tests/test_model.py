@@ -137,7 +137,8 @@ def test_predict_works_through_flatten_with_image_batches():
 
 @pytest.mark.parametrize(
     "batch_size, error, message",
-    [(0, ValueError, "batch_size must be >= 1, got 0"), (2.0, TypeError, "got float")],
+    [(0, ValueError, "Sequential.predict expected batch_size >= 1, got 0"),
+     (2.0, TypeError, "batch_size to be an int, got float")],
 )
 def test_predict_rejects_bad_batch_sizes(batch_size, error, message):
     with pytest.raises(error, match=message):

@@ -14,7 +14,6 @@ import ast
 import contextlib
 import io
 import itertools
-import json
 import linecache
 import re
 import sys
@@ -22,22 +21,25 @@ import textwrap
 import warnings
 from pathlib import Path
 
+import nbformat
 import pytest
+from nbformat import NotebookNode
 
 from autograder.config import ASSIGNMENT, RELEASE_DIR, SOURCE_DIR
 from autograder.release import release, source_notebooks, structural_problems, validate
+from week14.cases import ELEMENTWISE_LABELS
 
 SOURCES = source_notebooks()
 NAMES = [p.name for p in SOURCES]
 MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
 
 
-def cells(path: Path) -> list[dict]:
-    return json.loads(path.read_text())["cells"]
+def cells(path: Path) -> list[NotebookNode]:
+    return nbformat.read(path, as_version=4).cells
 
 
-def nbgrader_meta(cell: dict) -> dict:
-    return cell.get("metadata", {}).get("nbgrader", {})
+def nbgrader_meta(cell: NotebookNode) -> dict:
+    return cell.metadata.get("nbgrader", {})
 
 
 def text(cell: dict) -> str:
@@ -89,13 +91,20 @@ def test_hidden_tests_hide_their_values(name):
 
 def case_labels(source: str) -> tuple[set[str], set[str], list[str]]:
     """(visible labels, hidden labels, labels that are not written out) of a test cell:
-    the first argument of each grading.case(...) and each label=... of a check."""
+    the first argument of each grading.case(...), each label=... of a check, and the
+    labels of the standard elementwise cases (week14.cases.elementwise_cases)."""
     visible, hidden, unwritten = set(), set(), []
     regions = [(m.start(), m.end()) for m in re.finditer(
         r"### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS", source, re.DOTALL)]
     offsets = [0, *itertools.accumulate(len(line) + 1 for line in source.splitlines())]
     for node in ast.walk(ast.parse(source)):
         if not isinstance(node, ast.Call):
+            continue
+        at = offsets[node.lineno - 1]
+        inside = any(start <= at < end for start, end in regions)
+        if getattr(node.func, "attr", getattr(node.func, "id", None)) == "elementwise_cases":
+            # the standard elementwise cases: their labels are written out in week14.cases
+            (hidden if inside else visible).update(ELEMENTWISE_LABELS)
             continue
         if isinstance(node.func, ast.Attribute) and node.func.attr == "case" and node.args:
             found = node.args[0]
@@ -106,8 +115,6 @@ def case_labels(source: str) -> tuple[set[str], set[str], list[str]]:
         if not (isinstance(found, ast.Constant) and isinstance(found.value, str)):
             unwritten.append(ast.unparse(node)[:60])
             continue
-        at = offsets[node.lineno - 1]
-        inside = any(start <= at < end for start, end in regions)
         (hidden if inside else visible).add(found.value)
     return visible, hidden, unwritten
 

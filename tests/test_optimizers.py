@@ -30,7 +30,22 @@ def test_momentum_steps_by_hand():
     for expected in ([-0.1, 0.2], [-0.29, 0.58], [-0.561, 1.122]):
         sgd.step({"w": w}, {"w": g})
         np.testing.assert_allclose(w, expected, rtol=1e-14)
-    np.testing.assert_allclose(sgd.velocity["w"], [-0.271, 0.542], rtol=1e-14)
+    np.testing.assert_allclose(sgd.buffers()["w"], [-0.271, 0.542], rtol=1e-14)
+
+
+def test_buffers_are_the_live_velocities():
+    w = np.zeros(2)
+    sgd = SGD(lr=0.1, momentum=0.5)
+    assert sgd.buffers() == {}, "no state before the first step"
+    sgd.step({"w": w}, {"w": np.ones(2)})
+    sgd.buffers()["w"][0] = 0.0  # edited in place: the next step starts from v = (0, -0.1)
+    sgd.step({"w": w}, {"w": np.ones(2)})
+    np.testing.assert_allclose(sgd.buffers()["w"], [-0.1, -0.15], rtol=1e-14)
+    sgd.buffers().clear()
+    assert set(sgd.buffers()) == {"w"}, "the dict is a new one; the optimiser keeps its keys"
+    plain = SGD(lr=0.1)
+    plain.step({"w": w}, {"w": np.ones(2)})
+    assert plain.buffers() == {}, "plain gradient descent keeps no state"
 
 
 def test_each_key_has_its_own_velocity():
@@ -103,7 +118,7 @@ def test_lr_can_be_changed_between_steps():
         ({"lr": 0.0}, ValueError, "lr > 0, got 0.0"),
         ({"lr": -0.1}, ValueError, "lr > 0, got -0.1"),
         ({"lr": float("inf")}, ValueError, "finite lr, got inf"),
-        ({"lr": "0.1"}, TypeError, "lr to be a number, got str"),
+        ({"lr": "0.1"}, TypeError, "lr to be a real number, got str"),
         ({"lr": True}, TypeError, "got bool"),
         ({"lr": 0.1, "momentum": 1.0}, ValueError, r"momentum in \[0, 1\), got 1.0"),
         ({"lr": 0.1, "momentum": -0.5}, ValueError, r"momentum in \[0, 1\), got -0.5"),

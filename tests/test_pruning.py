@@ -1,4 +1,5 @@
-"""Tests for week14.pruning: masks, masked training, rewinding and the lottery ticket."""
+"""Tests for week14.pruning (masks, masked training, rewinding) and week14.lottery (the
+lottery-ticket experiment on the digits)."""
 
 from __future__ import annotations
 
@@ -8,21 +9,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from week14 import pruning
+from week14.data import Split
+from week14.lottery import LotteryResult, digits_splits, lottery_ticket, mlp, plot_lottery
 from week14.pruning import (
-    LotteryResult,
     MaskCallback,
-    Splits,
     apply_masks,
-    digits_splits,
     global_masks,
     iterative_magnitude_pruning,
     layerwise_masks,
     load_masks,
-    lottery_ticket,
     magnitude_mask,
     masks_from_weights,
-    plot_lottery,
     prunable_weights,
     rewind,
     save_masks,
@@ -38,7 +35,7 @@ fractions = st.floats(0, 1)
 
 def _mlp(sizes, seed=0):
     """The library's own Dense-ReLU network builder, seeded."""
-    return pruning._mlp(sizes, np.random.default_rng(seed))
+    return mlp(sizes, np.random.default_rng(seed))
 
 
 def _blobs(n=60, n_features=4, n_classes=3, seed=0):
@@ -122,25 +119,30 @@ def test_magnitude_mask_fraction_zero_keeps_all_and_one_prunes_all():
 
 @pytest.mark.parametrize("fraction", [-0.1, 1.5, float("nan")])
 def test_magnitude_mask_rejects_fraction_outside_unit_interval(fraction):
-    with pytest.raises(ValueError, match=r"fraction must be in \[0, 1\]"):
+    with pytest.raises(ValueError, match=r"magnitude_mask expected fraction in \[0, 1\]"):
         magnitude_mask(np.ones(4), fraction)
 
 
 @pytest.mark.parametrize("fraction", ["0.5", True, None])
 def test_magnitude_mask_rejects_non_numeric_fraction(fraction):
-    with pytest.raises(TypeError, match="fraction must be a real number"):
+    with pytest.raises(TypeError, match="magnitude_mask expected fraction to be a real number"):
         magnitude_mask(np.ones(4), fraction)
 
 
 def test_magnitude_mask_rejects_bad_weights_and_masks():
-    with pytest.raises(TypeError, match="boolean numpy array"):
+    with pytest.raises(TypeError, match=r"magnitude_mask expected mask to be a boolean numpy "
+                                        r"array \(True = kept\), got dtype float64"):
         magnitude_mask(np.ones(4), 0.5, np.ones(4))
-    with pytest.raises(ValueError, match=r"shape \(4,\), got shape \(2, 2\)"):
+    with pytest.raises(ValueError, match=r"magnitude_mask expected mask of the weights' shape "
+                                         r"\(4,\), got shape \(2, 2\)"):
         magnitude_mask(np.ones(4), 0.5, np.ones((2, 2), dtype=bool))
-    with pytest.raises(ValueError, match="NaN or inf"):
+    with pytest.raises(ValueError, match="magnitude_mask expected finite weights .*got NaN or inf"):
         magnitude_mask(np.array([1.0, np.nan]), 0.5)
-    with pytest.raises(TypeError, match="numpy array"):
+    with pytest.raises(TypeError, match="magnitude_mask expected weights to be a numpy array, "
+                                        "got list"):
         magnitude_mask([1.0, 2.0], 0.5)
+    with pytest.raises(TypeError, match="expected weights to hold real numbers, got dtype <U1"):
+        magnitude_mask(np.array(["a"]), 0.5)
 
 
 # --------------------------------------------------------------------------------------
@@ -158,10 +160,14 @@ def test_layerwise_masks_prune_each_array_separately_with_per_key_fractions():
     same = layerwise_masks(weights, 0.5)
     assert [int(m.sum()) for m in same.values()] == [10, 5]
 
-    with pytest.raises(ValueError, match="fraction dict must have the keys"):
+    with pytest.raises(ValueError, match="layerwise_masks expected a fraction dict with the keys"):
         layerwise_masks(weights, {"0.W": 0.2})
-    with pytest.raises(ValueError, match="masks must have the same keys"):
+    with pytest.raises(ValueError, match="layerwise_masks expected masks with the keys of weights"):
         layerwise_masks(weights, 0.2, {"0.W": masks["0.W"]})
+    with pytest.raises(TypeError, match="layerwise_masks expected weights to be a non-empty dict"):
+        layerwise_masks([weights["0.W"]], 0.2)
+    with pytest.raises(ValueError, match="global_masks expected weights .*got an empty dict"):
+        global_masks({}, 0.2)
 
 
 @settings(max_examples=40, deadline=None)
@@ -203,7 +209,8 @@ def test_apply_masks_zeroes_in_place_and_leaves_unmasked_keys_alone():
     apply_masks(params, {"0.W": np.array([True, False, True, False])})
     np.testing.assert_array_equal(params["0.W"], [1.0, 0.0, 3.0, 0.0])
     np.testing.assert_array_equal(params["0.b"], [1.0, 1.0])
-    with pytest.raises(KeyError, match="'5.W'"):
+    with pytest.raises(ValueError, match="apply_masks expected arrays with every key of masks, "
+                                         r"got no \['5.W'\]"):
         apply_masks(params, {"5.W": np.ones(4, dtype=bool)})
 
 
@@ -216,8 +223,12 @@ def test_save_and_load_masks_round_trip(tmp_path):
     for key, mask in masks.items():
         assert loaded[key].dtype == np.bool_
         np.testing.assert_array_equal(loaded[key], mask, err_msg=f"mask {key} changed")
-    with pytest.raises(TypeError, match="boolean"):
+    with pytest.raises(TypeError, match=r"save_masks expected masks\['0.W'\] to be a boolean"):
         save_masks(tmp_path / "bad.npz", {"0.W": np.ones(2)})
+    np.savez(tmp_path / "floats.npz", **{"0.W": np.ones(2)})
+    with pytest.raises(ValueError, match="load_masks expected boolean masks in .*got dtype "
+                                         "float64 for '0.W'"):
+        load_masks(tmp_path / "floats.npz")
 
 
 def test_sparsity_report_counts_masks_and_weights():
@@ -281,7 +292,7 @@ def test_mask_callback_keeps_pruned_weights_exactly_zero_under_momentum():
     for key, mask in masks.items():
         w = prunable_weights(model)[key]
         assert not np.array_equal(w[mask], before[key][mask]), f"kept weights of {key} not trained"
-        velocity = optimizer.velocity[key]
+        velocity = optimizer.buffers()[key]
         assert np.all(velocity[~mask] == 0), f"momentum of pruned weights of {key} not zeroed"
         assert np.any(velocity[mask] != 0)
 
@@ -324,7 +335,7 @@ def test_rewind_restores_initial_values_of_survivors_and_zeroes_the_rest():
     for key, value in params.items():
         expected = initial[key] * masks[key] if key in masks else initial[key]
         np.testing.assert_array_equal(value, expected, err_msg=f"{key} not rewound")
-    with pytest.raises(ValueError, match="parameter keys"):
+    with pytest.raises(ValueError, match="rewind expected initial with the model's parameter keys"):
         rewind(model, {"0.W": initial["0.W"]}, masks)
 
 
@@ -371,7 +382,7 @@ def test_iterative_magnitude_pruning_rewinds_to_theta0_and_prunes_the_trained_we
 
 def _tiny_splits():
     X, y = _blobs(n=90)
-    return Splits(X[:50], y[:50], X[50:70], y[50:70], X[70:], y[70:])
+    return Split(X[:50], y[:50], X[50:70], y[50:70], X[70:], y[70:])
 
 
 def test_lottery_ticket_returns_well_formed_records_and_nested_masks():
@@ -439,15 +450,25 @@ def test_digits_splits_carve_validation_from_training_and_keep_test_apart():
     assert overlap == 0, f"{overlap} images appear in two of train / validation / test"
     for y in (data.y_train, data.y_val, data.y_test):
         assert set(np.unique(y)) == set(range(10))
+    X_train, X_val, X_test, y_train, y_val, y_test = data  # scikit-learn's order: X, then y
+    assert X_val is data.X_val and y_test is data.y_test
+
+
+def test_lottery_ticket_needs_validation_and_test_parts():
+    X, y = _blobs(n=90)
+    with pytest.raises(ValueError, match="validation and test parts"):
+        lottery_ticket(Split(X, y, X_test=X, y_test=y), rounds=0, epochs=1)
+    with pytest.raises(TypeError, match="week14.data.Split, got tuple"):
+        lottery_ticket(tuple(_tiny_splits()), rounds=0, epochs=1)  # type: ignore[arg-type]
 
 
 def test_mask_callback_and_pruning_rounds_reject_bad_arguments():
-    with pytest.raises(TypeError, match="boolean numpy array"):
+    with pytest.raises(TypeError, match=r"MaskCallback expected masks\['0.W'\] to be a boolean"):
         MaskCallback({"0.W": np.ones((4, 6))})
     model = _mlp([4, 6, 3])
-    with pytest.raises(ValueError, match="rounds must be >= 0"):
+    with pytest.raises(ValueError, match="iterative_magnitude_pruning expected rounds >= 0"):
         iterative_magnitude_pruning(model, lambda m, masks: None, rounds=-1)
-    with pytest.raises(TypeError, match="rounds must be an int"):
+    with pytest.raises(TypeError, match="expected rounds to be an int, got float 2.0"):
         iterative_magnitude_pruning(model, lambda m, masks: None, rounds=2.0)
-    with pytest.raises(ValueError, match="output_fraction must be in"):
+    with pytest.raises(ValueError, match=r"expected output_fraction in \[0, 1\], got 2.0"):
         iterative_magnitude_pruning(model, lambda m, masks: None, rounds=1, output_fraction=2)

@@ -1,7 +1,7 @@
 """The line between a student's kernel and the checker: plain data only.
 
 The protocol is tested in one process here: a channel that hands each request to
-:func:`week14.remote.serve` with a namespace standing in for the student's notebook.
+:func:`week14.wire.serve` with a namespace standing in for the student's notebook.
 The two-kernel version is tested through the grader (test_autograder, test_hostile).
 """
 
@@ -17,8 +17,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from week14 import activations, grading, remote
-from week14.remote import NotPlainData, Remote, RemoteFailed, decode, encode
+from week14 import activations, grading, remote, wire
+from week14.plaindata import NotPlainData, decode, encode
+from week14.remote import Remote
+from week14.wire import RemoteFailed
 
 
 class InProcess:
@@ -30,8 +32,7 @@ class InProcess:
 
     def request(self, message: dict):
         self.requests += 1
-        return remote.unpack_response(remote.serve(remote.pack_request(message),
-                                                   self.namespace))
+        return wire.unpack_response(wire.serve(wire.pack_request(message), self.namespace))
 
 
 def student(namespace: dict, name: str) -> Remote:
@@ -196,13 +197,13 @@ def test_models_cross_as_week14_layers_only():
 
 
 def test_the_checker_computes_only_what_a_test_lends():
-    ask = remote.pack_request({"name": "week14.activations.sigmoid", "args": (0.0,),
-                               "kwargs": {}}).encode()
-    lent = remote.answer_borrower(ask, {"week14.activations.sigmoid"}).decode()
-    assert remote.unpack_response(lent.strip()) == 0.5
-    refused = remote.answer_borrower(ask, {"week14.activations.tanh"}).decode()
+    ask = wire.pack_request({"name": "week14.activations.sigmoid", "args": (0.0,),
+                             "kwargs": {}}).encode()
+    lent = wire.answer_borrower(ask, {"week14.activations.sigmoid"}).decode()
+    assert wire.unpack_response(lent.strip()) == 0.5
+    refused = wire.answer_borrower(ask, {"week14.activations.tanh"}).decode()
     with pytest.raises(RemoteFailed, match="PermissionError"):
-        remote.unpack_response(refused.strip())
+        wire.unpack_response(refused.strip())
 
 
 def test_stripped_references_cannot_be_called_wrapped_or_copied():

@@ -18,7 +18,6 @@ half on two cores (three and a half when other tests share them).
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import shutil
 import signal
@@ -28,7 +27,9 @@ import tempfile
 import time
 from pathlib import Path
 
+import nbformat
 import pytest
+from nbgrader.utils import is_solution
 
 from autograder import cgroup
 from autograder import course as course_module
@@ -64,14 +65,15 @@ def submit(folder: Path, students: dict[str, str]) -> None:
     """Write ``folder/STUDENT/04.ipynb`` for student -> kind (an example kind, or
     ``loop``: perfect but for a sigmoid answer that never ends)."""
     for student, kind in students.items():
-        nb = json.loads(student_notebook(f"{NOTEBOOK}.ipynb",
-                                         "perfect" if kind == "loop" else kind))
+        nb = nbformat.reads(student_notebook(f"{NOTEBOOK}.ipynb",
+                                             "perfect" if kind == "loop" else kind),
+                            as_version=4)
         if kind == "loop":
-            cell = next(c for c in nb["cells"]
-                        if c["metadata"].get("nbgrader", {}).get("grade_id") == "nb04_sigmoid")
-            cell["source"] = "while True:\n    pass\n"
+            cell = next(c for c in nb.cells
+                        if is_solution(c) and c.metadata.nbgrader.grade_id == "nb04_sigmoid")
+            cell.source = "while True:\n    pass\n"
         (folder / student).mkdir(parents=True)
-        (folder / student / f"{NOTEBOOK}.ipynb").write_text(json.dumps(nb))
+        (folder / student / f"{NOTEBOOK}.ipynb").write_text(nbformat.writes(nb))
 
 
 def new_course(tmp_path: Path, students: dict[str, str], **kwargs) -> Course:

@@ -45,3 +45,16 @@ def test_random_initialisation_breaks_the_symmetry_and_learns_xor():
         stuck = symmetry_experiment(init, rng=0)
         # identical units act as one unit, and one unit cannot separate XOR
         assert stuck.accuracy <= 0.75, f"{init} init learnt XOR ({stuck.accuracy}) with one unit"
+
+
+@pytest.mark.parametrize(
+    "hidden, error, message",
+    [
+        (1, ValueError, "symmetry_experiment expected hidden >= 2, got 1"),
+        (2.0, TypeError, "symmetry_experiment expected hidden to be an int, got float 2.0"),
+        (True, TypeError, "symmetry_experiment expected hidden to be an int, got bool"),
+    ],
+)
+def test_symmetry_experiment_needs_at_least_two_hidden_units(hidden, error, message):
+    with pytest.raises(error, match=message):
+        symmetry_experiment("zeros", hidden=hidden)

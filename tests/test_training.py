@@ -1,4 +1,4 @@
-"""Tests for week14.training: Trainer, History, EarlyStopping, accuracy.
+"""Tests for week14.training: Trainer, History, EarlyStopping, accuracy, confusion_matrix.
 
 Slides: "Gradient descent", "Learning Rate", "Adjusting learning rates",
 "Breaking symmetry".
@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from week14.data import digits, xor
 from week14.layers import Dense, Layer, ReLU, Tanh
 from week14.losses import sse
+from week14.metrics import accuracy, confusion_matrix
 from week14.model import Sequential
 from week14.optimizers import SGD
 from week14.schedules import ReduceLROnPlateau, StepDecay
-from week14.training import EarlyStopping, History, Trainer, accuracy
+from week14.training import EarlyStopping, History, Trainer
 
 XOR_X, XOR_Y = xor()
 
@@ -209,6 +212,54 @@ def test_accuracy_for_labels_one_hot_and_binary_outputs():
     )
     with pytest.raises(ValueError, match="targets"):
         accuracy(scores, labels[:3])
+
+
+def test_confusion_matrix_small_example():
+    got = confusion_matrix([0, 0, 1, 2, 2, 2], [0, 1, 1, 2, 0, 2], 3)
+    np.testing.assert_array_equal(got, [[1, 1, 0], [0, 1, 0], [1, 0, 2]])
+    assert got.dtype == np.int64
+    np.testing.assert_array_equal(confusion_matrix([1], [1], 4)[1], [0, 1, 0, 0])
+    np.testing.assert_array_equal(confusion_matrix([], [], 2), np.zeros((2, 2)))
+
+
+@given(
+    pairs=st.lists(st.tuples(st.integers(0, 4), st.integers(0, 4)), max_size=60),
+    extra=st.integers(0, 2),
+)
+def test_confusion_matrix_counts_every_pair(pairs, extra):
+    true = np.array([t for t, _ in pairs], dtype=np.int64)
+    pred = np.array([p for _, p in pairs], dtype=np.int64)
+    n = 5 + extra
+    matrix = confusion_matrix(true, pred, n)
+    expected = np.zeros((n, n), dtype=np.int64)
+    for t, p in pairs:
+        expected[t, p] += 1
+    np.testing.assert_array_equal(matrix, expected)
+    np.testing.assert_array_equal(matrix.sum(axis=1), np.bincount(true, minlength=n))
+    if pairs:
+        scores = np.eye(n)[pred]
+        assert np.trace(matrix) / matrix.sum() == pytest.approx(accuracy(scores, true))
+
+
+@pytest.mark.parametrize(
+    "args, error, message",
+    [(([0, 1], [0], 2), ValueError, r"same shape, got \(2,\) and \(1,\)"),
+     (([0, 3], [0, 1], 3), ValueError, r"y_true in 0\.\.2 \(3 classes\), got 3"),
+     (([0, 1], [-1, 1], 2), ValueError, r"y_pred in 0\.\.1 \(2 classes\), got -1"),
+     (([0, 1], [0.2, 0.9], 2), ValueError, "pass the argmax of the scores"),
+     (([[0, 1]], [[0, 1]], 2), ValueError, r"y_true of shape \(N,\)"),
+     ((["a"], [0], 2), TypeError, "y_true to be a real number"),
+     (([0], [0], 0), ValueError, "n_classes >= 1, got 0"),
+     (([0], [0], 2.0), TypeError, "n_classes to be an int, got float")],
+)
+def test_confusion_matrix_rejects_bad_arguments(args, error, message):
+    with pytest.raises(error, match=message):
+        confusion_matrix(*args)
+
+
+def test_confusion_matrix_accepts_whole_float_labels():
+    np.testing.assert_array_equal(confusion_matrix(np.array([1.0, 0.0]), [1, 1], 2),
+                                  [[0, 1], [0, 1]])
 
 
 # --------------------------------------------------------------------------------------

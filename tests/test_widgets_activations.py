@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 from week14 import activations
 from week14.widgets import activations as view
@@ -15,25 +13,8 @@ NAMES = list(activations.ACTIVATIONS)
 
 def test_takes_alpha_exactly_for_prelu_and_elu():
     assert {name for name in NAMES if view.takes_alpha(name)} == {"prelu", "elu"}
-    with pytest.raises(ValueError, match="valid names"):
+    with pytest.raises(ValueError, match="name to be one of"):
         view.takes_alpha("swish")
-
-
-@given(st.floats(-50, 50), st.floats(-3, 3))
-def test_centred_difference_is_exact_for_a_quadratic(x, a):
-    # (a(x+h)² − a(x−h)²) / 2h = 2ax up to rounding
-    got = view.centred_difference(lambda v: a * v * v, np.array([x]))
-    assert got[0] == pytest.approx(2 * a * x, rel=1e-6, abs=1e-6)
-
-
-def test_centred_difference_straddles_a_kink():
-    got = view.centred_difference(activations.relu, np.array([0.0]))
-    assert got[0] == pytest.approx(0.5), "at a kink the difference averages both slopes"
-
-
-def test_centred_difference_rejects_non_positive_h():
-    with pytest.raises(ValueError, match="h > 0, got 0"):
-        view.centred_difference(np.sin, np.zeros(3), h=0)
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -77,7 +58,7 @@ def test_a_grid_point_on_the_kink_shows_up_in_the_error():
     "args, error, message",
     [
         (("sigmoid", 0.5), ValueError, "'sigmoid' has no alpha"),
-        (("gelu",), ValueError, "valid names"),
+        (("gelu",), ValueError, "name to be one of"),
         (("relu", None, np.zeros((2, 2))), ValueError, r"1-D grid, got shape \(2, 2\)"),
         (("relu", None, np.array([])), ValueError, "non-empty"),
         (("relu", None, np.array(["a"])), TypeError, "real number"),

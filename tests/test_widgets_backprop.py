@@ -80,11 +80,13 @@ def test_decision_grid_keeps_the_models_caches_for_backward():
 @pytest.mark.parametrize(
     ("kwargs", "error", "message"),
     [
-        ({"xlim": (1.0, 1.0)}, ValueError, "xlim must be finite with low < high"),
-        ({"ylim": (2.0, -2.0)}, ValueError, "ylim must be finite with low < high"),
-        ({"xlim": 3.0}, TypeError, "xlim must be a pair"),
-        ({"n": 1}, ValueError, "n to be an int >= 2, got 1"),
-        ({"n": 2.5}, ValueError, "n to be an int >= 2, got 2.5"),
+        ({"xlim": (1.0, 1.0)}, ValueError,
+         "decision_grid expected xlim = (low, high) with finite low < high, got (1.0, 1.0)"),
+        ({"ylim": (2.0, -2.0)}, ValueError,
+         "decision_grid expected ylim = (low, high) with finite low < high"),
+        ({"xlim": 3.0}, TypeError, "decision_grid expected xlim to be a pair (low, high)"),
+        ({"n": 1}, ValueError, "decision_grid expected n >= 2, got 1"),
+        ({"n": 2.5}, TypeError, "decision_grid expected n to be an int, got float 2.5"),
     ],
 )
 def test_decision_grid_rejects_bad_grids(kwargs, error, message):
@@ -105,6 +107,8 @@ def test_data_limits_pad_the_data_range():
     assert data_limits(X, margin=0.5) == ((-0.5, 2.5), (-1.5, 3.5))
     with pytest.raises(ValueError, match=r"shape \(N, 2\), got shape \(3,\)"):
         data_limits(np.zeros(3))
+    with pytest.raises(ValueError, match="data_limits expected margin >= 0, got -1.0"):
+        data_limits(X, margin=-1)
 
 
 # ------------------------------------------------------------------ training snapshots

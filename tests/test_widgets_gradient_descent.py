@@ -43,9 +43,13 @@ def test_demo_problem_linear_targets_come_from_the_true_weights():
                                err_msg="least squares on many examples: fitted vs true")
 
 
-@pytest.mark.parametrize("bad", [0, -1, 2.5, True])
-def test_demo_problem_rejects_bad_n(bad):
-    with pytest.raises(ValueError, match="n to be an integer >= 1"):
+@pytest.mark.parametrize(
+    "bad, error, message",
+    [(0, ValueError, "n >= 1, got 0"), (-1, ValueError, "n >= 1, got -1"),
+     (2.5, TypeError, "n to be an int, got float"), (True, TypeError, "n to be an int, got bool")],
+)
+def test_demo_problem_rejects_bad_n(bad, error, message):
+    with pytest.raises(error, match=f"demo_problem expected {message}"):
         gd.demo_problem("linear", n=bad)
 
 
@@ -132,22 +136,22 @@ def test_sigmoid_descent_lowers_the_cost():
 
 
 @pytest.mark.parametrize(
-    "kwargs, message",
+    "kwargs, error, message",
     [
-        ({"lr": 0.0}, "finite learning rate lr > 0, got 0.0"),
-        ({"lr": float("nan")}, "finite learning rate"),
-        ({"lr": "0.1"}, "finite learning rate"),
-        ({"steps": -1}, "steps to be an integer >= 0, got -1"),
-        ({"steps": 2.0}, "steps to be an integer"),
-        ({"w0": np.zeros((3, 1))}, r"w0 of shape \(d,\), got shape \(3, 1\)"),
-        ({"w0": np.zeros(2)}, "3 weights"),
-        ({"unit": "tanh"}, "unit to be one of"),
+        ({"lr": 0.0}, ValueError, "descent_path expected lr > 0, got 0.0"),
+        ({"lr": float("nan")}, ValueError, "descent_path expected a finite lr, got nan"),
+        ({"lr": "0.1"}, TypeError, "descent_path expected lr to be a real number, got str"),
+        ({"steps": -1}, ValueError, "descent_path expected steps >= 0, got -1"),
+        ({"steps": 2.0}, TypeError, "descent_path expected steps to be an int, got float"),
+        ({"w0": np.zeros((3, 1))}, ValueError, r"w0 of shape \(d,\), got shape \(3, 1\)"),
+        ({"w0": np.zeros(2)}, ValueError, "3 weights"),
+        ({"unit": "tanh"}, ValueError, "unit to be one of"),
     ],
 )
-def test_descent_path_rejects_bad_arguments(kwargs, message):
+def test_descent_path_rejects_bad_arguments(kwargs, error, message):
     X, y = random_problem(6)
     args = {"w0": np.zeros(3), "lr": 0.1, "steps": 3, "unit": "linear"} | kwargs
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(error, match=message):
         gd.descent_path(X, y, **args)
 
 

@@ -11,10 +11,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from week14.data import Split
 from week14.layers import Dense, ReLU
+from week14.metrics import accuracy
 from week14.model import Sequential
-from week14.pruning import Splits, global_masks, layerwise_masks, magnitude_mask
-from week14.training import accuracy
+from week14.pruning import global_masks, layerwise_masks, magnitude_mask
 from week14.widgets.pruning import (
     CURVE_FRACTIONS,
     SCOPES,
@@ -42,7 +43,7 @@ def blobs(n: int = 90, n_features: int = 6, n_classes: int = 3, seed: int = 0):
 @pytest.fixture(scope="module")
 def problem():
     X, y = blobs()
-    return Splits(X, y, X[:0], y[:0], X, y)
+    return Split(X, y, X[:0], y[:0], X, y)
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +92,8 @@ def test_pruning_masks_follow_the_library_per_scope(model, fraction):
 
 
 def test_pruning_masks_reject_an_unknown_scope(model):
-    with pytest.raises(ValueError, match=r"scope must be one of \['layerwise', 'global'\]"):
+    with pytest.raises(ValueError, match=r"pruning_masks expected scope to be one of "
+                                         r"\['layerwise', 'global'\], got 'per-neuron'"):
         pruning_masks(model, 0.5, "per-neuron")  # type: ignore[arg-type]
 
 
@@ -158,7 +160,8 @@ def test_accuracy_curve_is_the_pointwise_accuracy(problem, model):
     expected = [accuracy_after_pruning(model, problem.X_test, problem.y_test, f, "layerwise")
                 for f in fractions]
     np.testing.assert_array_equal(curve, expected)
-    with pytest.raises(ValueError, match=r"1-D.*\(2, 2\)"):
+    with pytest.raises(ValueError, match=r"accuracy_curve expected fractions to be a 1-D"
+                                         r".*\(2, 2\)"):
         accuracy_curve(model, problem.X_test, problem.y_test, [[0.1, 0.2], [0.3, 0.4]])
 
 
@@ -170,9 +173,11 @@ def test_pruned_threshold_examples():
     assert pruned_threshold(w, magnitude_mask(w, 0.5)) == 0.3
     assert pruned_threshold(w, magnitude_mask(w, 0.25)) == 0.1
     assert np.isnan(pruned_threshold(w, np.ones((2, 2), dtype=bool))), "nothing pruned: NaN"
-    with pytest.raises(ValueError, match=r"boolean array of the weights' shape \(2, 2\)"):
+    with pytest.raises(ValueError, match=r"pruned_threshold expected mask of the weights' "
+                                         r"shape \(2, 2\), got shape \(4,\)"):
         pruned_threshold(w, np.ones(4, dtype=bool))
-    with pytest.raises(ValueError, match="got int64"):
+    with pytest.raises(TypeError, match="pruned_threshold expected mask to be a boolean .*got "
+                                        "dtype int64"):
         pruned_threshold(w, np.ones((2, 2), dtype=np.int64))
 
 
@@ -226,7 +231,7 @@ def test_explorer_sets_controls_and_computes_each_curve_once(problem, model):
         "the curves must be computed once and reused")
     with pytest.raises(ValueError, match="unknown controls"):
         explorer.set(sparsity=0.5)
-    with pytest.raises(ValueError, match="give both X and y"):
+    with pytest.raises(ValueError, match="PruningExplorer expected both X and y, or neither"):
         PruningExplorer(model, problem.X_test)
 
 
@@ -239,8 +244,10 @@ def test_explorer_uses_curves_it_is_given(problem, model):
                               "layerwise")
     np.testing.assert_array_equal(explorer.curve("layerwise"), expected,
                                   err_msg="a scope not given is computed")
-    with pytest.raises(ValueError, match=r"curves\['global'\] must hold one accuracy per"):
+    with pytest.raises(ValueError, match=r"PruningExplorer expected curves\['global'\] to hold "
+                                         "one accuracy per"):
         PruningExplorer(model, problem.X_test, problem.y_test, curves={"global": [0.5, 0.4]})
-    with pytest.raises(ValueError, match="scope must be one of"):
+    with pytest.raises(ValueError, match="PruningExplorer expected each key of curves to be one "
+                                         "of"):
         PruningExplorer(model, problem.X_test, problem.y_test,
                         curves={"neurons": given_curve})

@@ -1,6 +1,6 @@
-"""Tests for week14.widgets.schedules: schedules from settings, training runs, the plateau
-rule's trace, labels and pinning, the figure and the explorer (slide: "Adjusting learning
-rates"). Everything runs headless (Agg)."""
+"""Tests for week14.schedule_runs (schedules from settings, training runs, the plateau
+rule's trace, labels) and week14.widgets.schedules (pinning, the figure and the explorer)
+(slide: "Adjusting learning rates"). Everything runs headless (Agg)."""
 
 from __future__ import annotations
 
@@ -13,33 +13,35 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from week14.data import Split
+from week14.schedule_runs import (
+    SCHEDULE_KINDS,
+    PlateauTrace,
+    ScheduleRun,
+    digits_problem,
+    lr_drops,
+    make_schedule,
+    plateau_trace,
+    schedule_label,
+    train_with_schedule,
+)
 from week14.schedules import ConstantLR, ExponentialDecay, ReduceLROnPlateau, StepDecay
 from week14.training import History
 from week14.widgets import figure_png
 from week14.widgets.schedules import (
     MAX_MARKED_DROPS,
     MAX_PINNED,
-    SCHEDULE_KINDS,
-    DigitsProblem,
-    PlateauTrace,
     ScheduleExplorer,
     ScheduleFigure,
-    ScheduleRun,
-    digits_problem,
-    lr_drops,
-    make_schedule,
     pin_run,
-    plateau_trace,
     schedule_figure,
-    schedule_label,
-    train_with_schedule,
 )
 
 matplotlib.use("Agg")
 
 
 @pytest.fixture(scope="module")
-def problem() -> DigitsProblem:
+def problem() -> Split:
     """A smaller slice than the explorer's default, to keep the tests fast."""
     return digits_problem(n_train=200, n_val=100)
 

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 import nbformat
 import pytest
+from nbgrader.utils import is_grade, is_solution
 
 from autograder import course as course_module
 from autograder.__main__ import main
@@ -174,8 +175,7 @@ def test_a_fixed_test_regrades_exactly_its_notebook(term, tmp_path, monkeypatch)
     shutil.copytree(SOURCE_DIR, fixed)
     path = fixed / ASSIGNMENT / f"{NOTEBOOK}.ipynb"
     nb = nbformat.read(path, as_version=4)
-    test = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")
-                and not c.metadata["nbgrader"].get("solution"))
+    test = next(c for c in nb.cells if is_grade(c) and not is_solution(c))
     test.source += "\n# fixed: a clearer message"
     nbformat.write(nb, path)
     monkeypatch.setattr(course_module, "SOURCE_DIR", fixed)

@@ -10,15 +10,16 @@ Modules, in the lecture's order:
   networks as forward/backward pairs; ``functional`` holds the convolution and pooling
   kernels (fast and plainly written); ``kernels`` the lecture's image kernels.
 - ``schedules``, ``training``: learning-rate decay, ReduceLROnPlateau, the Trainer.
-- ``symmetry``, ``pruning``: breaking symmetry, magnitude pruning, the lottery ticket.
+- ``symmetry``, ``pruning``: breaking symmetry, magnitude pruning, the lottery ticket;
+  ``sparse``: pruned weights in CSR format and their product with a batch.
 - ``gradcheck``: numerical gradients; ``data``: the lecture's worked examples and
   datasets; ``cnn``: the digits CNN; ``grading``: checks for graded notebook cells,
   ``remote``: calling a student's code in another process with plain data only,
   ``references``: the references of exercises built from several library parts;
   ``widgets``: ipywidgets explorers (imports matplotlib and ipywidgets).
 
-Importing ``week14`` loads NumPy only; matplotlib, ipywidgets, tqdm and scikit-learn
-are imported by the functions that need them.
+Importing ``week14`` loads NumPy only; matplotlib, ipywidgets and tqdm are imported by
+the functions that need them.
 """
 
 from week14 import (
@@ -39,6 +40,7 @@ from week14 import (
     references,
     remote,
     schedules,
+    sparse,
     symmetry,
     training,
 )
@@ -46,5 +48,5 @@ from week14 import (
 __all__ = [
     "activations", "cnn", "data", "functional", "gradcheck", "gradient_descent", "grading",
     "initializers", "kernels", "layers", "losses", "model", "optimizers", "pruning",
-    "references", "remote", "schedules", "symmetry", "training",
+    "references", "remote", "schedules", "sparse", "symmetry", "training",
 ]

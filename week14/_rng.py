@@ -12,12 +12,13 @@ def as_generator(rng: RngLike) -> np.random.Generator:
 
     ``rng`` may be a Generator (returned as is, so draws continue its stream), an
     integer seed (a new Generator seeded with it) or ``None`` (fresh OS entropy).
-    Nothing here touches NumPy's global random state.
+    Nothing here touches NumPy's global random state. Anything else raises TypeError.
     """
     if isinstance(rng, np.random.Generator):
         return rng
     if rng is None or isinstance(rng, int | np.integer):
         return np.random.default_rng(rng)
     raise TypeError(
-        f"rng must be an int seed, a numpy.random.Generator or None; got {type(rng).__name__}"
+        "as_generator expected rng to be an int seed, a numpy.random.Generator or None, "
+        f"got {type(rng).__name__}"
     )

@@ -29,19 +29,10 @@ from typing import NamedTuple
 
 import numpy as np
 
-from week14._validation import as_real_array
+from week14._validation import as_real_array, check_real
 
 ArrayLike = float | int | np.ndarray
 ActivationFn = Callable[..., np.floating | np.ndarray]
-
-
-def _check_alpha(alpha: object, func: str) -> float:
-    """Return ``alpha`` as a float, or raise TypeError/ValueError if it is not a finite real."""
-    if isinstance(alpha, bool) or not isinstance(alpha, int | float | np.integer | np.floating):
-        raise TypeError(f"{func} expected alpha to be a real number, got {type(alpha).__name__}")
-    if not np.isfinite(alpha):
-        raise ValueError(f"{func} expected a finite alpha, got {alpha}")
-    return float(alpha)
 
 
 def _result(out: np.ndarray, like: np.ndarray) -> np.floating | np.ndarray:
@@ -160,7 +151,7 @@ def prelu(x: ArrayLike, alpha: float = 0.25) -> np.floating | np.ndarray:
         x: scalar or array of any shape.
         alpha: slope for negative inputs (default 0.25); any finite real number.
     """
-    alpha = _check_alpha(alpha, "prelu")
+    alpha = check_real("prelu", "alpha", alpha)
     x = as_real_array(x, "prelu")
     return _result(np.where(x >= 0, x, alpha * x), x)
 
@@ -175,7 +166,7 @@ def prelu_derivative(x: ArrayLike, alpha: float = 0.25) -> np.floating | np.ndar
         x: scalar or array of any shape.
         alpha: slope for negative inputs (default 0.25); any finite real number.
     """
-    alpha = _check_alpha(alpha, "prelu_derivative")
+    alpha = check_real("prelu_derivative", "alpha", alpha)
     x = as_real_array(x, "prelu_derivative")
     return _result(np.where(x >= 0, 1.0, alpha), x)
 
@@ -190,7 +181,7 @@ def elu(x: ArrayLike, alpha: float = 1.0) -> np.floating | np.ndarray:
         x: scalar or array of any shape.
         alpha: saturation value for x → −∞ is −α (default 1.0); any finite real number.
     """
-    alpha = _check_alpha(alpha, "elu")
+    alpha = check_real("elu", "alpha", alpha)
     x = as_real_array(x, "elu")
     return _result(np.where(x >= 0, x, alpha * np.expm1(np.minimum(x, 0.0))), x)
 
@@ -206,7 +197,7 @@ def elu_derivative(x: ArrayLike, alpha: float = 1.0) -> np.floating | np.ndarray
         x: scalar or array of any shape.
         alpha: as in ``elu`` (default 1.0).
     """
-    alpha = _check_alpha(alpha, "elu_derivative")
+    alpha = check_real("elu_derivative", "alpha", alpha)
     x = as_real_array(x, "elu_derivative")
     return _result(np.where(x >= 0, 1.0, alpha * np.exp(np.minimum(x, 0.0))), x)
 
@@ -312,9 +303,14 @@ def get(name: str) -> Activation:
         ValueError: if ``name`` is not a registered activation (the message lists them).
     """
     if not isinstance(name, str):
-        raise TypeError(f"activation name must be a str, got {type(name).__name__}")
+        raise TypeError(
+            f"activations.get expected name to be an activation name (str), "
+            f"got {type(name).__name__}"
+        )
     try:
         return ACTIVATIONS[name]
     except KeyError:
         valid = ", ".join(sorted(ACTIVATIONS))
-        raise ValueError(f"unknown activation {name!r}; valid names are: {valid}") from None
+        raise ValueError(
+            f"activations.get expected name to be one of {valid}, got {name!r}"
+        ) from None

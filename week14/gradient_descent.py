@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from week14._validation import as_real_array
+from week14._validation import as_real_array, check_real
 from week14.activations import sigmoid
 
 
@@ -156,12 +156,7 @@ def gradient_descent_step(w: np.ndarray, grad: np.ndarray, lr: float) -> np.ndar
         ValueError: if ``lr`` is not a finite positive number or the shapes differ.
         TypeError: if an input is not real-valued.
     """
-    if isinstance(lr, bool) or not isinstance(lr, int | float | np.integer | np.floating):
-        raise TypeError(
-            f"gradient_descent_step expected lr to be a number, got {type(lr).__name__}"
-        )
-    if not (np.isfinite(lr) and lr > 0):
-        raise ValueError(f"gradient_descent_step expected a learning rate lr > 0, got {lr}")
+    lr = check_real("gradient_descent_step", "lr", lr, gt=0.0)
     w = as_real_array(w, "gradient_descent_step", "w")
     grad = as_real_array(grad, "gradient_descent_step", "grad")
     if w.shape != grad.shape:

@@ -24,6 +24,7 @@ function that uses week14's own implementation of its exercise fails
 from __future__ import annotations
 
 import builtins
+import itertools
 import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
@@ -31,43 +32,27 @@ from typing import Any
 import numpy as np
 
 from week14 import misconceptions, remote
-from week14._rng import RngLike, as_generator
+from week14.cases import (
+    ELEMENTWISE_LABELS,
+    Case,
+    case,
+    dense_layer_cases,
+    draw,
+    elementwise_cases,
+    random_arrays,
+    random_cases,
+)
 
 
 class CheckFailed(AssertionError):
     """A graded check failed; the message says what is wrong and how to fix it."""
 
 
-class Case(tuple):
-    """One test case: the positional arguments of a call, and a label that says what
-    the case exercises ("integer input", "a non-square kernel"). A hidden case's
-    failure is reported by its label, never by its inputs."""
-
-    label: str
-
-    def __new__(cls, label: str, args: Sequence[Any]) -> Case:
-        if not isinstance(label, str) or not label.strip():
-            raise ValueError(f"a case's label must be a non-empty string, got {label!r}")
-        new = super().__new__(cls, args)
-        new.label = label
-        return new
-
-
-def case(label: str, *args: Any) -> Case:
-    """The arguments ``args`` of one call, labelled with what they exercise::
-
-        grading.case("several outputs per example", y_hat, y)
-
-    Every hidden case of a check needs a label, and a visible case with the same label
-    and other numbers lets the student meet that situation before grading."""
-    return Case(label, args)
-
-
 def _label_of(args: Sequence[Any]) -> str | None:
     return args.label if isinstance(args, Case) else None
 
 
-def _describe(value: Any, limit: int = 6) -> str:
+def describe(value: Any, limit: int = 6) -> str:
     """Short, readable rendering of an input or output for a failure message."""
     if isinstance(value, np.generic):
         value = value.item()
@@ -83,7 +68,7 @@ def _describe(value: Any, limit: int = 6) -> str:
                                                for v in value):
         if len(value) > 4:  # e.g. a network's list of (W, b) pairs
             return f"a {type(value).__name__} of {len(value)} items"
-        inner = ", ".join(_describe(v, limit) for v in value)
+        inner = ", ".join(describe(v, limit) for v in value)
         return f"[{inner}]" if isinstance(value, list) else f"({inner})"
     return repr(value)
 
@@ -140,7 +125,7 @@ def _mismatch(got: Any, expected: Any, name: str, rtol: float, atol: float,
         if bad_nan.any():
             idx = tuple(int(i) for i in np.argwhere(bad_nan)[0])
             where = f" at index {list(idx)}" if idx else ""
-            at_input = f" (input {_describe(inputs[idx])})" if inputs is not None else ""
+            at_input = f" (input {describe(inputs[idx])})" if inputs is not None else ""
             hint = "look for an overflow (np.exp of a large number) or 0/0"
             return (f"its result contains NaN or inf where a number is expected: {hint}",
                     f"{name} contains {arr[idx]}{where}{at_input} where {exp[idx]:.6g} was "
@@ -157,9 +142,9 @@ def _mismatch(got: Any, expected: Any, name: str, rtol: float, atol: float,
     where = f" at index {[int(i) for i in worst]}" if arr.ndim else ""
     at_input = ""
     if inputs is not None and np.shape(inputs) == arr.shape:
-        at_input = f" for input {_describe(np.asarray(inputs)[worst])}"
-    detail = f"{name} is wrong{where}{at_input}: expected {_describe(exp[worst])}, got " \
-        f"{_describe(arr[worst])}"
+        at_input = f" for input {describe(np.asarray(inputs)[worst])}"
+    detail = f"{name} is wrong{where}{at_input}: expected {describe(exp[worst])}, got " \
+        f"{describe(arr[worst])}"
     if exp_kind == "floats":
         detail += f" (off by {diff[worst]:.3g})"
     count = f"{int(wrong.sum())} of {arr.size} values are wrong"
@@ -200,6 +185,10 @@ def check_array(
         if hidden:
             raise CheckFailed(f"{name} fails a hidden case ({label}): {reason}")
         raise CheckFailed(f"{detail} [case: {label}]" if label else detail)
+
+
+def _in_float32(expected: Any) -> bool:
+    return np.asarray(expected).dtype == np.float32
 
 
 def _copy_args(args: Sequence[Any]) -> tuple:
@@ -374,7 +363,8 @@ def check_function(
     (:func:`case`): messages then name the case's label, never its inputs or expected
     values. For a function that returns several results (a tuple), ``part`` is the
     index of the one this check compares (name it with ``name``): each part of an
-    exercise can then be graded on its own.
+    exercise can then be graded on its own. A reference result in float32 is compared to
+    float32's precision (``rtol`` at least 1e-5, ``atol`` at least 1e-7).
     """
     if not callable(student):
         raise CheckFailed(
@@ -386,7 +376,7 @@ def check_function(
     _require_labels(label, cases, hidden)
     outcomes = remote.call_each(student, cases, reference=reference)
     for args, outcome in zip(cases, outcomes, strict=True):
-        call = label if hidden else f"{label}({', '.join(_describe(a) for a in args)})"
+        call = label if hidden else f"{label}({', '.join(describe(a) for a in args)})"
         if outcome.reference:
             raise CheckFailed(_uses_reference(label, outcome))
         if outcome.error:
@@ -401,8 +391,9 @@ def check_function(
         if part is not None:
             got, expected = _part(student, got, expected, part), expected[part]
         inputs = args[0] if elementwise and args else None
+        tol = (max(rtol, 1e-5), max(atol, 1e-7)) if _in_float32(expected) else (rtol, atol)
         try:
-            check_array(got, expected, name=call, rtol=rtol, atol=atol,
+            check_array(got, expected, name=call, rtol=tol[0], atol=tol[1],
                         hidden=hidden, label=_label_of(args),
                         inputs=np.asarray(inputs) if inputs is not None else None)
         except CheckFailed as failed:
@@ -412,21 +403,13 @@ def check_function(
     _notes(label, outcomes, hidden)
 
 
-def random_arrays(
-    shapes: Iterable[tuple[int, ...]],
-    *,
-    low: float = -5.0,
-    high: float = 5.0,
-    rng: RngLike = 0,
-) -> list[np.ndarray]:
-    """Seeded uniform random float64 arrays, one per shape, for a test's random cases."""
-    gen = as_generator(rng)
-    return [gen.uniform(low, high, size=shape) for shape in shapes]
-
-
 replaced = remote.replaced
 call_each = remote.call_each
 as_model = remote.as_model
+__all__ = ["ELEMENTWISE_LABELS", "Case", "CheckFailed", "MISTAKE_TAG", "as_model", "call_each",
+           "case", "check_array", "check_function", "check_part", "dense_layer_cases", "draw",
+           "elementwise_cases", "graded_alone", "named_mistake", "random_arrays",
+           "random_cases", "replaced", "results"]
 
 
 def results(function: Callable, cases: Iterable[Sequence[Any]], *, name: str | None = None,
@@ -446,3 +429,61 @@ def results(function: Callable, cases: Iterable[Sequence[Any]], *, name: str | N
         values.append(outcome.value)
     _notes(label, [], hidden)
     return values
+
+
+def graded_alone(namespace: dict, **references: Any) -> Any:
+    """Grade an exercise on its own: ``with grading.graded_alone(globals(),
+    sigmoid=activations.sigmoid):`` makes the notebook's names in ``references`` (the
+    earlier exercises' functions this one may call) week14's while the block runs, here
+    and in the student's kernel, so a mistake in an earlier exercise costs only that
+    exercise's points (:func:`week14.remote.replaced`)."""
+    return remote.replaced(namespace, **references)
+
+
+def _raising_part(outcome: remote.Outcome, parts: Sequence[str]) -> str | None:
+    """The part (of ``parts``) that the line of the student's code that raised assigns
+    (``dx = dz @ W``, ``dW[i, j] += ...``; also spelt ``d_x``, ``grad_x``, ``dL_dx``),
+    else None."""
+    line = (outcome.line or "").split(":", 1)[-1]
+    target = re.match(r"\s*([A-Za-z_]\w*)\s*(\[.*\])?\s*[-+*/@]?=(?!=)", line)
+    if not outcome.error or target is None:
+        return None
+    assigned = target.group(1).lower().replace("_", "")
+    for part in parts:
+        key = part.lower().replace("_", "")
+        stem = key[1:] if key.startswith("d") else key
+        if assigned in (key, f"grad{stem}", f"dl{key}"):
+            return part
+    return None
+
+
+def check_part(student: Callable, reference: Callable, cases: Iterable[Sequence[Any]],
+               part: str, *, parts: Sequence[str], hidden: bool = False) -> None:
+    """Grade one result of a function that returns several, on its own: ``parts`` names
+    them in order (``("dW", "db", "dx")``) and ``part`` is the one compared with the
+    reference's (:func:`check_function` with ``part=``). A case on which the student's
+    function raises in the line that assigns another part is left out (a note says
+    so): that part's own check counts it. The cases before the first one on which the
+    function raises are compared first, so a wrong value there (and a catalogued
+    mistake, by name) is reported before that exception."""
+    name = getattr(student, "__name__", "your function")
+    label = f"{part} of {name}"
+    cases = list(cases)
+    outcomes = remote.call_each(student, cases, reference=reference)
+    others = [_raising_part(outcome, parts) for outcome in outcomes]
+    kept = [(c, o) for c, o, other in zip(cases, outcomes, others, strict=True)
+            if other in (None, part)]
+    left_out = " and ".join(sorted({o for o in others if o not in (None, part)}))
+    if not kept:
+        raise CheckFailed(f"{part} cannot be checked: {name} raised on every "
+                          f"case, in the line that computes {left_out} (that test says why)")
+    first = [c for c, _ in itertools.takewhile(lambda pair: not pair[1].error, kept)]
+    for group in (first, [c for c, _ in kept]):
+        if group:
+            check_function(student, reference, group, part=list(parts).index(part),
+                           name=label, hidden=hidden)
+    if left_out:
+        print(f"note: {name} raised on {len(cases) - len(kept)} of the "
+              f"{len(cases)} {'hidden' if hidden else 'visible'} cases in the line that "
+              f"computes {left_out}; {part} was checked on the other {len(kept)}, and that "
+              f"error counts only in {left_out}'s test")

@@ -20,7 +20,7 @@ weight is ``(F, C, kh, kw)`` (filters, input channels, kernel height, kernel wid
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from math import prod, sqrt
 from typing import Protocol
 
@@ -28,6 +28,7 @@ import numpy as np
 import numpy.typing as npt
 
 from week14._rng import RngLike, as_generator
+from week14._validation import check_real
 
 ShapeLike = int | Sequence[int]
 
@@ -38,13 +39,15 @@ class Initializer(Protocol):
     def __call__(self, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray: ...
 
 
-def _as_shape(shape: ShapeLike) -> tuple[int, ...]:
-    """Return ``shape`` as a tuple of non-negative ints, or raise naming what was given."""
-    dims = (shape,) if isinstance(shape, int | np.integer) else tuple(shape)
+def _as_shape(func: str, shape: ShapeLike) -> tuple[int, ...]:
+    """Return ``shape`` as a tuple of non-negative ints, or raise naming ``func`` and what
+    was given: TypeError unless it is an int or a sequence of ints, ValueError for a
+    negative dimension."""
+    dims = tuple(shape) if isinstance(shape, Iterable) else (shape,)  # an int, or not a shape
     if not all(isinstance(d, int | np.integer) and not isinstance(d, bool) for d in dims):
-        raise TypeError(f"shape must be an int or a sequence of ints, got {shape!r}")
+        raise TypeError(f"{func} expected shape to be an int or a sequence of ints, got {shape!r}")
     if any(d < 0 for d in dims):
-        raise ValueError(f"shape must have non-negative dimensions, got {shape!r}")
+        raise ValueError(f"{func} expected shape with non-negative dimensions, got {shape!r}")
     return tuple(int(d) for d in dims)
 
 
@@ -59,22 +62,23 @@ def fan_in_fan_out(shape: ShapeLike) -> tuple[int, int]:
 
     Raises ValueError for a scalar shape ``()``.
     """
-    dims = _as_shape(shape)
+    return _fans("fan_in_fan_out", shape)
+
+
+def _fans(func: str, shape: ShapeLike) -> tuple[int, int]:
+    """:func:`fan_in_fan_out`, with errors naming ``func`` (the initialiser called)."""
+    dims = _as_shape(func, shape)
     if len(dims) == 0:
-        raise ValueError("fan-in/fan-out need at least one dimension, got shape ()")
+        raise ValueError(
+            f"{func} expected a shape with at least one dimension (for fan-in and fan-out), "
+            "got shape ()"
+        )
     if len(dims) == 1:
         return dims[0], dims[0]
     if len(dims) == 2:
         return dims[0], dims[1]
     receptive_field = prod(dims[2:])
     return dims[1] * receptive_field, dims[0] * receptive_field
-
-
-def _check_nonnegative(name: str, value: float) -> float:
-    value = float(value)
-    if not value >= 0.0:  # also rejects NaN
-        raise ValueError(f"{name} must be a non-negative number, got {value!r}")
-    return value
 
 
 def zeros(
@@ -85,7 +89,7 @@ def zeros(
 
     ``rng`` is accepted for the common initialiser signature and ignored.
     """
-    return np.zeros(_as_shape(shape), dtype=dtype)
+    return np.zeros(_as_shape("zeros", shape), dtype=dtype)
 
 
 def ones(
@@ -94,7 +98,7 @@ def ones(
     """All ones: ``w = 1``. Every unit of the layer then outputs the same value,
     ``f(sum(inputs))`` (slide: "Breaking symmetry"). ``rng`` is ignored.
     """
-    return np.ones(_as_shape(shape), dtype=dtype)
+    return np.ones(_as_shape("ones", shape), dtype=dtype)
 
 
 def constant(
@@ -102,7 +106,7 @@ def constant(
 ) -> np.ndarray:
     """Every entry equal to ``value``: ``w = c`` (slide: "Breaking symmetry"). ``rng`` is
     ignored."""
-    return np.full(_as_shape(shape), value, dtype=dtype)
+    return np.full(_as_shape("constant", shape), value, dtype=dtype)
 
 
 def normal(
@@ -113,8 +117,9 @@ def normal(
     Small random values break the symmetry, but a fixed ``std`` ignores the layer's size;
     see :func:`glorot_normal` and :func:`he_normal` for scaled versions.
     """
-    std = _check_nonnegative("std", std)
-    return (as_generator(rng).normal(0.0, std, size=_as_shape(shape))).astype(dtype, copy=False)
+    std = check_real("normal", "std", std, ge=0.0, finite=False)
+    draws = as_generator(rng).normal(0.0, std, size=_as_shape("normal", shape))
+    return draws.astype(dtype, copy=False)
 
 
 def uniform(
@@ -122,8 +127,8 @@ def uniform(
 ) -> np.ndarray:
     """Independent uniform entries ``w ~ U(-limit, limit)``, variance ``limit²/3``
     (slide: "Breaking symmetry")."""
-    limit = _check_nonnegative("limit", limit)
-    draws = as_generator(rng).uniform(-limit, limit, size=_as_shape(shape))
+    limit = check_real("uniform", "limit", limit, ge=0.0, finite=False)
+    draws = as_generator(rng).uniform(-limit, limit, size=_as_shape("uniform", shape))
     return draws.astype(dtype, copy=False)
 
 
@@ -134,7 +139,7 @@ def glorot_uniform(
     so ``Var(w) = 2 / (fan_in + fan_out)`` (Glorot & Bengio 2010). Suited to tanh and
     sigmoid layers (slide: "Breaking symmetry").
     """
-    fan_in, fan_out = fan_in_fan_out(shape)
+    fan_in, fan_out = _fans("glorot_uniform", shape)
     return uniform(shape, sqrt(6.0 / max(fan_in + fan_out, 1)), rng, dtype=dtype)
 
 
@@ -144,7 +149,7 @@ def glorot_normal(
     """Glorot (Xavier) normal: ``w ~ N(0, σ²)`` with ``σ = sqrt(2 / (fan_in + fan_out))``
     (slide: "Breaking symmetry"). Untruncated, unlike Keras' ``GlorotNormal``.
     """
-    fan_in, fan_out = fan_in_fan_out(shape)
+    fan_in, fan_out = _fans("glorot_normal", shape)
     return normal(shape, sqrt(2.0 / max(fan_in + fan_out, 1)), rng, dtype=dtype)
 
 
@@ -155,7 +160,7 @@ def he_normal(
     2015). The factor 2 makes up for ReLU zeroing half of its inputs (slide: "Breaking
     symmetry"). Untruncated, unlike Keras' ``HeNormal``.
     """
-    fan_in, _ = fan_in_fan_out(shape)
+    fan_in, _ = _fans("he_normal", shape)
     return normal(shape, sqrt(2.0 / max(fan_in, 1)), rng, dtype=dtype)
 
 
@@ -165,7 +170,7 @@ def he_uniform(
     """He (Kaiming) uniform: ``w ~ U(-L, L)`` with ``L = sqrt(6 / fan_in)``, so
     ``Var(w) = 2 / fan_in`` (slide: "Breaking symmetry").
     """
-    fan_in, _ = fan_in_fan_out(shape)
+    fan_in, _ = _fans("he_uniform", shape)
     return uniform(shape, sqrt(6.0 / max(fan_in, 1)), rng, dtype=dtype)
 
 
@@ -197,10 +202,12 @@ def get(name: str | Initializer) -> Initializer:
             return INITIALIZERS[name]
         except KeyError:
             raise ValueError(
-                f"unknown initializer {name!r}; expected one of {sorted(INITIALIZERS)}"
+                f"initializers.get expected the name of an initializer, one of "
+                f"{sorted(INITIALIZERS)}, got {name!r}"
             ) from None
     if callable(name):
         return name
     raise TypeError(
-        f"initializer must be a name or a callable(shape, rng), got {type(name).__name__}"
+        "initializers.get expected an initializer name or a callable(shape, rng), "
+        f"got {type(name).__name__}"
     )

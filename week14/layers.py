@@ -4,109 +4,29 @@ Every layer has ``forward(x)``, ``backward(grad_out) -> grad_in`` and two dicts,
 ``params`` and ``grads``, with the same keys (empty for layers without weights).
 ``forward`` keeps what ``backward`` needs in ``self.cache``; ``backward`` fills
 ``self.grads`` with dL/dparam for the last forward pass and returns dL/dx.
+
+The base class :class:`Layer` (defined in ``week14._layer_base``, with the helpers the
+layers share) is importable from here. Convolution and pooling run on the engines behind
+:mod:`week14.functional` (``week14._conv_engine``, ``week14._pool_engine``).
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections import defaultdict
 from collections.abc import Mapping
 from math import prod
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from week14 import activations, functional, initializers
+import week14._conv_engine as conv_engine
+import week14._pool_engine as pool_engine
+from week14 import activations
+from week14._layer_base import Layer, fingerprints, initial_value, name_of, origin, require_cache
 from week14._rng import RngLike, as_generator
-from week14._validation import check_grad_shape, check_int
+from week14._validation import check_int
 from week14.activations import ActivationFn
 from week14.initializers import Initializer
-
-
-class Layer:
-    """Base class: a layer without parameters that passes its input through."""
-
-    def __init__(self) -> None:
-        self.params: dict[str, np.ndarray] = {}
-        self.grads: dict[str, np.ndarray] = {}
-        self.cache: object = None
-
-    def forward(self, x: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
-
-    def backward(self, grad_out: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
-
-    def _checked_grad(self, grad_out: np.ndarray, expected: tuple[int, ...]) -> np.ndarray:
-        """``grad_out`` as an array, if it has the forward output's shape ``expected``."""
-        return check_grad_shape(f"{type(self).__name__}.backward", grad_out, expected)
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}()"
-
-
-# --------------------------------------------------------------------------------------
-# Shared checks
-# --------------------------------------------------------------------------------------
-
-
-def _require_cache(layer: Layer) -> Any:
-    """Return ``layer.cache``, or raise RuntimeError if ``forward`` has not run yet."""
-    if layer.cache is None:
-        raise RuntimeError(
-            f"{type(layer).__name__}.backward called before forward: call forward(x) first"
-        )
-    return layer.cache
-
-
-def _initial_value(
-    init: str | Initializer,
-    shape: tuple[int, ...],
-    rng: np.random.Generator,
-    dtype: npt.DTypeLike,
-    owner: str,
-) -> np.ndarray:
-    """Draw a parameter array: ``init`` is a name in ``week14.initializers`` or a callable
-    ``init(shape, rng=generator)``; the result is copied to ``dtype`` and must have
-    ``shape`` (ValueError otherwise)."""
-    value = np.array(initializers.get(init)(shape, rng=rng), dtype=dtype)
-    if value.shape != shape:
-        raise ValueError(
-            f"{owner}: initializer {_init_name(init)} returned shape {value.shape}, "
-            f"expected {shape}"
-        )
-    return value
-
-
-def _init_name(init: str | Initializer) -> str:
-    """How an initializer appears in a layer's repr: its name, or the function's name."""
-    return repr(init) if isinstance(init, str) else getattr(init, "__name__", repr(init))
-
-
-def _fingerprint(value: np.ndarray) -> tuple:
-    """What identifies an array's contents: its shape, dtype and a hash of its bytes."""
-    arr = np.ascontiguousarray(value)
-    return arr.shape, arr.dtype.str, hashlib.blake2b(arr.tobytes(), digest_size=16).digest()
-
-
-def _drawn(layer: Layer) -> dict[str, tuple]:
-    """The fingerprint of each parameter as its initializer drew it, for :func:`_origin`."""
-    return {name: _fingerprint(value) for name, value in layer.params.items()}
-
-
-def _origin(layer: Layer, key: str, setting: str, init: str | Initializer,
-            changed: str) -> str:
-    """How a layer's repr describes ``params[key]``: ``weight_init='zeros'`` while it
-    still holds what the initializer drew, else ``changed`` (``weights set``): once the
-    values were set by hand (the lecture's toy network), loaded or trained, the
-    initializer no longer says what they are."""
-    value = layer.params.get(key)
-    drawn = getattr(layer, "_drawn", {}).get(key)
-    if value is not None and drawn is not None and _fingerprint(value) == drawn:
-        return f"{setting}={_init_name(init)}"
-    return changed
-
 
 # --------------------------------------------------------------------------------------
 # Dense (fully connected) layer
@@ -160,11 +80,11 @@ class Dense(Layer):
         self.dtype = np.dtype(dtype)
         gen = as_generator(rng)
         self.params = {
-            "W": _initial_value(weight_init, (in_features, out_features), gen, dtype, "Dense"),
-            "b": _initial_value(bias_init, (out_features,), gen, dtype, "Dense"),
+            "W": initial_value(weight_init, (in_features, out_features), gen, dtype, "Dense"),
+            "b": initial_value(bias_init, (out_features,), gen, dtype, "Dense"),
         }
         self.grads = {name: np.zeros_like(value) for name, value in self.params.items()}
-        self._drawn = _drawn(self)
+        self._drawn = fingerprints(self)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """Return ``x @ W + b`` of shape (N, out) for ``x`` of shape (N, in); cache ``x``."""
@@ -180,7 +100,7 @@ class Dense(Layer):
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         """Fill ``grads["W"] = xᵀg`` and ``grads["b"] = Σ_n g[n]`` (in place) and return
         ``dL/dx = g Wᵀ`` of shape (N, in), for ``g = grad_out`` of shape (N, out)."""
-        x = _require_cache(self)
+        x = require_cache(self)
         g = self._checked_grad(grad_out, (x.shape[0], self.out_features))
         self.grads["W"][...] = x.T @ g
         self.grads["b"][...] = g.sum(axis=0)
@@ -189,8 +109,8 @@ class Dense(Layer):
     def __repr__(self) -> str:
         return (
             f"Dense({self.in_features}, {self.out_features}, "
-            f"{_origin(self, 'W', 'weight_init', self.weight_init, 'weights set')}, "
-            f"{_origin(self, 'b', 'bias_init', self.bias_init, 'bias set')}, "
+            f"{origin(self, 'W', 'weight_init', self.weight_init, 'weights set')}, "
+            f"{origin(self, 'b', 'bias_init', self.bias_init, 'bias set')}, "
             f"dtype={self.dtype.name})"
         )
 
@@ -239,7 +159,7 @@ class ActivationLayer(Layer):
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         """Return ``grad_out ⊙ f'(x)`` for the ``x`` of the last forward pass."""
-        x, out = _require_cache(self)
+        x, out = require_cache(self)
         grad_out = self._checked_grad(grad_out, out.shape)
         return grad_out * self._local_gradient(x, out)
 
@@ -250,8 +170,8 @@ class ActivationLayer(Layer):
     def __repr__(self) -> str:
         settings = [f"{key}={value!r}" for key, value in self.hyperparameters.items()]
         if type(self) is ActivationLayer:
-            settings = [f"fn={_init_name(self.fn)}", f"derivative={_init_name(self.derivative)}",
-                        *settings]
+            settings = [f"fn={name_of(self.fn)}",
+                        f"derivative={name_of(self.derivative)}", *settings]
         return f"{type(self).__name__}({', '.join(settings)})"
 
 
@@ -380,7 +300,7 @@ class Flatten(Layer):
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         """Return ``grad_out`` reshaped to the shape of the last input."""
-        shape = _require_cache(self)
+        shape = require_cache(self)
         grad_out = self._checked_grad(grad_out, (shape[0], prod(shape[1:])))
         return grad_out.reshape(shape)
 
@@ -418,8 +338,9 @@ class Conv2D(Layer):
     sends G back through every window position that used the input.
 
     The computations are those of ``week14.functional.conv2d`` (an im2col matrix
-    product); the layer also keeps its scratch arrays between steps, which makes
-    training faster, and gives the same numbers. Its cache is the input ``x``.
+    product); the layer also keeps its scratch arrays between steps, so that training
+    does not allocate them again at every step, and gives the same numbers. Its cache is
+    the input ``x``.
 
     Args:
         in_channels, out_channels: channel counts of the input and the output (ints >= 1).
@@ -431,7 +352,8 @@ class Conv2D(Layer):
             for ``W`` (default He normal, with fan-in ``in·kh·kw``, suited to ReLU).
             The bias starts at zero.
         rng: seed or Generator for the initial weights.
-        dtype: dtype of the parameters (default float64; float32 is about twice as fast).
+        dtype: dtype of the parameters (default float64; float32 halves the memory
+            traffic and is faster).
 
     The repr names the initializer while ``W`` holds what it drew, and says
     ``weights set`` once the weights were changed (set by hand, loaded or trained).
@@ -459,35 +381,37 @@ class Conv2D(Layer):
         self.dtype = np.dtype(dtype)
         shape = (self.out_channels, self.in_channels, *self.kernel_size)
         self.params = {
-            "W": _initial_value(weight_init, shape, as_generator(rng), dtype, "Conv2D"),
+            "W": initial_value(weight_init, shape, as_generator(rng), dtype, "Conv2D"),
             "b": np.zeros(self.out_channels, dtype=dtype),
         }
         self.grads = {name: np.zeros_like(value) for name, value in self.params.items()}
-        self._drawn = _drawn(self)
-        self._scratch = defaultdict(functional._Buffers)  # per worker thread
+        self._drawn = fingerprints(self)
+        self._scratch = defaultdict(conv_engine.Buffers)  # per worker thread
 
-    def _checked(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, Any]:
+    def _checked(
+        self, x: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, conv_engine.ConvGeometry]:
         """Check ``x`` against the layer (messages name both shapes) and return
         ``(x, W, b, geometry)``, the arrays in the dtype of the computation."""
-        x, w, b, stride, padding = functional._check_conv_args(
+        x, w, b, stride, padding = conv_engine.check_conv_args(
             "Conv2D", x, self.params["W"], self.params["b"], self.stride, self.padding
         )
-        return x, w, b, functional._ConvGeometry(x.shape, w.shape, stride, padding, x.itemsize)
+        return x, w, b, conv_engine.ConvGeometry(x.shape, w.shape, stride, padding, x.itemsize)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """Return the convolution of ``x`` (N, in, H, W), shape (N, out, Ho, Wo); cache ``x``."""
         x, w, b, geometry = self._checked(x)
-        out = functional._conv2d_forward(x, w, b, geometry, self._scratch)
+        out = conv_engine.conv2d_forward(x, w, b, geometry, self._scratch)
         self.cache = x
         return out
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         """Fill ``grads["W"]`` and ``grads["b"]`` (in place) and return ``dL/dx``
         (N, in, H, W) for ``grad_out = dL/dout`` of the last output's shape."""
-        x, w, _, geometry = self._checked(_require_cache(self))
+        x, w, _, geometry = self._checked(require_cache(self))
         out_shape = (geometry.n_images, geometry.n_filters, geometry.out_h, geometry.out_w)
         grad_out = self._checked_grad(grad_out, out_shape).astype(x.dtype, copy=False)
-        dx, dw, db = functional._conv2d_backward(grad_out, x, w, geometry, self._scratch)
+        dx, dw, db = conv_engine.conv2d_backward(grad_out, x, w, geometry, self._scratch)
         self.grads["W"][...] = dw
         self.grads["b"][...] = db
         return dx
@@ -497,7 +421,7 @@ class Conv2D(Layer):
         return (
             f"Conv2D({self.in_channels}, {self.out_channels}, kernel_size=({kh}, {kw}), "
             f"stride={self.stride}, padding={self.padding}, "
-            f"{_origin(self, 'W', 'weight_init', self.weight_init, 'weights set')}, "
+            f"{origin(self, 'W', 'weight_init', self.weight_init, 'weights set')}, "
             f"dtype={self.dtype.name})"
         )
 
@@ -526,22 +450,22 @@ class MaxPool2D(_Pool2D):
 
     Backward: each output's gradient goes to the input that was its window's maximum;
     the other inputs of the window get 0 (overlapping windows add up). On a tie the
-    *first* maximum in row-major order gets it, as in PyTorch. The cache is the
-    position of each maximum.
+    *first* maximum in row-major order gets it, as in PyTorch. The cache is the input's
+    shape and, for each output, the position of its window's maximum.
     """
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """Return the max-pooled ``x``; cache where each maximum was."""
-        x, size, stride = functional._check_pool_args("MaxPool2D", x, self.size, self.stride)
-        out, argmax = functional._max_pool2d_forward(x, size, stride)
+        x, size, stride = pool_engine.check_pool_args("MaxPool2D", x, self.size, self.stride)
+        out, argmax = pool_engine.max_pool2d_forward(x, size, stride)
         self.cache = (x.shape, argmax)
         return out
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         """Return ``dL/dx``: each output's gradient at its window's (first) maximum."""
-        x_shape, argmax = _require_cache(self)
+        x_shape, argmax = require_cache(self)
         grad_out = self._checked_grad(grad_out, argmax.shape)
-        return functional._max_pool2d_backward(grad_out, argmax, x_shape, self.size, self.stride)
+        return pool_engine.max_pool2d_backward(grad_out, argmax, x_shape, self.size, self.stride)
 
 
 class AvgPool2D(_Pool2D):
@@ -550,18 +474,19 @@ class AvgPool2D(_Pool2D):
 
     Shapes and ``stride`` as :class:`MaxPool2D`. Backward gives every input of a window
     1/size² of that window's gradient (overlapping windows add up). The cache is the
-    input's shape.
+    pair of shapes ``(x.shape, out.shape)``: the input's, where the gradients go, and
+    the output's, which ``grad_out`` must have.
     """
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        """Return the average-pooled ``x``; cache its shape."""
-        x, size, stride = functional._check_pool_args("AvgPool2D", x, self.size, self.stride)
-        out = functional._avg_pool2d_forward(x, size, stride)
+        """Return the average-pooled ``x``; cache its shape and the output's."""
+        x, size, stride = pool_engine.check_pool_args("AvgPool2D", x, self.size, self.stride)
+        out = pool_engine.avg_pool2d_forward(x, size, stride)
         self.cache = (x.shape, out.shape)
         return out
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         """Return ``dL/dx``: 1/size² of each window's gradient to each of its inputs."""
-        x_shape, out_shape = _require_cache(self)
+        x_shape, out_shape = require_cache(self)
         grad_out = self._checked_grad(grad_out, out_shape)
-        return functional._avg_pool2d_backward(grad_out, x_shape, self.size, self.stride)
+        return pool_engine.avg_pool2d_backward(grad_out, x_shape, self.size, self.stride)

@@ -19,6 +19,8 @@ lost. Here m is the number of examples, the length of the first axis of ŷ (rows
 examples); for multi-output ŷ of shape (m, k) the sum runs over all m·k entries but is
 divided by m only.
 
+``asymmetric_mse`` is such a modelling decision: the MSE with under-predictions weighted
+more, built from the per-prediction loss ``asymmetric_squared_error``.
 ``softmax_cross_entropy`` is the usual classification cost for the network's raw scores
 (logits); ``get_loss`` turns a name into a ``(y_hat, y) -> (value, gradient)`` callable as
 a training loop needs.
@@ -30,7 +32,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from week14._validation import as_real_array
+from week14._validation import as_real_array, check_labels, check_real
 
 LossFn = Callable[[np.ndarray, np.ndarray], tuple[float, np.ndarray]]
 
@@ -118,26 +120,69 @@ def mse_derivative(y_hat: np.ndarray, y: np.ndarray) -> np.ndarray:
     return r / _num_examples(r, "mse_derivative")
 
 
-def _check_labels(labels: object, n: int, num_classes: int) -> np.ndarray:
-    """Return ``labels`` as an int array of shape (n,) with values in [0, num_classes)."""
-    arr = as_real_array(labels, "softmax_cross_entropy", "labels")
-    if arr.shape != (n,):
-        raise ValueError(
-            f"softmax_cross_entropy expected labels of shape ({n},) (one integer class "
-            f"index per row of logits, not one-hot), got shape {arr.shape}"
-        )
-    is_whole = np.isfinite(arr) & (arr == np.round(arr))
-    if not np.all(is_whole):
-        bad = arr[~is_whole][0]
-        raise ValueError(f"softmax_cross_entropy expected integer labels, got {bad:g}")
-    out_of_range = (arr < 0) | (arr >= num_classes)
-    if np.any(out_of_range):
-        bad = arr[out_of_range][0]
-        raise ValueError(
-            f"softmax_cross_entropy expected labels in 0..{num_classes - 1} "
-            f"({num_classes} classes), got {bad:g}"
-        )
-    return arr.astype(np.intp)
+def _weighted_squares(residual: np.ndarray, under_weight: float) -> np.ndarray:
+    """Per-entry loss c·r²: c = ``under_weight`` where r = ŷ − y < 0, else c = 1."""
+    return np.where(residual < 0, under_weight, 1.0) * residual * residual
+
+
+def asymmetric_squared_error(
+    y_hat: np.ndarray, y: np.ndarray, under_weight: float = 3.0
+) -> np.ndarray:
+    """The loss of each prediction when under-predicting costs ``under_weight`` times more.
+
+    With r = ŷ − y, entry by entry,
+
+        loss = c·r²,   c = under_weight if r < 0 (ŷ below y) else 1.
+
+    A loss that punishes errors in one direction more than in the other (slide: Cost
+    Function); :func:`asymmetric_mse` averages it into a cost.
+
+    Args:
+        y_hat: predictions; y: targets. Any shapes that broadcast together (e.g. a grid
+            of predictions (..., m) against targets (m,)).
+        under_weight: factor for under-predictions, a finite number > 0.
+
+    Returns:
+        Float array of the broadcast shape.
+
+    Raises:
+        ValueError: if ``under_weight`` is not a finite number > 0.
+        TypeError: if an input is not real-valued.
+    """
+    weight = check_real("asymmetric_squared_error", "under_weight", under_weight, gt=0.0)
+    y_hat = as_real_array(y_hat, "asymmetric_squared_error", "y_hat")
+    y = as_real_array(y, "asymmetric_squared_error", "y")
+    return _weighted_squares(y_hat - y, weight)
+
+
+def asymmetric_mse(y_hat: np.ndarray, y: np.ndarray, under_weight: float = 3.0) -> float:
+    """The lecture's MSE with under-predictions weighted ``under_weight`` times more.
+
+    With r_i = ŷ_i − y_i and m examples (rows of ``y_hat``),
+
+        J = 1/(2m) Σ_i c_i r_i²,   c_i = under_weight if r_i < 0 (ŷ_i below y_i) else 1.
+
+    ``under_weight = 1`` is :func:`mse`. Useful when predicting too little costs more
+    than predicting too much (a false negative worse than a false positive); slide:
+    "Cost Function" (non-symmetric loss). For ŷ of shape (m, k) the sum runs over all
+    entries and is divided by 2m.
+
+    Args:
+        y_hat: predictions, shape (m,) or (m, k).
+        y: targets, same shape.
+        under_weight: factor for under-predictions, a finite number > 0.
+
+    Returns:
+        The cost as a Python float.
+
+    Raises:
+        ValueError: if the shapes differ, there are no examples, or ``under_weight`` is
+            not a finite number > 0.
+        TypeError: if an input is not real-valued.
+    """
+    weight = check_real("asymmetric_mse", "under_weight", under_weight, gt=0.0)
+    r = _residual(y_hat, y, "asymmetric_mse")
+    return float(np.sum(_weighted_squares(r, weight))) / (2 * _num_examples(r, "asymmetric_mse"))
 
 
 def softmax_cross_entropy(logits: np.ndarray, labels: np.ndarray) -> tuple[float, np.ndarray]:
@@ -173,7 +218,7 @@ def softmax_cross_entropy(logits: np.ndarray, labels: np.ndarray) -> tuple[float
             f"got shape {z.shape}"
         )
     n, num_classes = z.shape
-    y = _check_labels(labels, n, num_classes)
+    y = check_labels("softmax_cross_entropy", "labels", labels, num_classes, n)
     rows = np.arange(n)
 
     shifted = z - np.max(z, axis=1, keepdims=True)
@@ -226,7 +271,7 @@ def get_loss(name_or_callable: str | LossFn) -> LossFn:
         return name_or_callable
     if not isinstance(name_or_callable, str):
         raise TypeError(
-            f"loss must be a name or a callable (y_hat, y) -> (value, grad), "
+            "get_loss expected a loss name or a callable (y_hat, y) -> (value, grad), "
             f"got {type(name_or_callable).__name__}"
         )
     try:
@@ -234,5 +279,5 @@ def get_loss(name_or_callable: str | LossFn) -> LossFn:
     except KeyError:
         valid = ", ".join(sorted(_LOSSES))
         raise ValueError(
-            f"unknown loss {name_or_callable!r}; valid names are: {valid}"
+            f"get_loss expected one of the losses {valid}, got {name_or_callable!r}"
         ) from None

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from week14._validation import check_int
 from week14.layers import Layer
 
 _ARCHITECTURE_KEY = "__architecture__"
@@ -73,13 +74,12 @@ class Sequential:
         caches are restored afterwards, so a ``forward``/``backward`` pair around a
         ``predict`` call still works and no activations of the batches are kept.
         """
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int | np.integer):
-            raise TypeError(f"batch_size must be an int, got {type(batch_size).__name__}")
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        batch_size = check_int("Sequential.predict", "batch_size", batch_size, 1)
         x = np.asarray(x)
         if x.ndim == 0:
-            raise ValueError("predict expected a batch of inputs of shape (N, ...), got a scalar")
+            raise ValueError(
+                "Sequential.predict expected a batch of inputs of shape (N, ...), got a scalar"
+            )
         saved = [layer.cache for layer in self.layers]
         try:
             starts = range(0, x.shape[0], batch_size) if x.shape[0] else [0]

@@ -11,14 +11,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-
-def _as_finite_float(name: str, value: object) -> float:
-    """Return ``value`` as a float, or raise TypeError/ValueError unless it is a finite number."""
-    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
-        raise TypeError(f"SGD expected {name} to be a number, got {type(value).__name__}")
-    if not np.isfinite(value):
-        raise ValueError(f"SGD expected a finite {name}, got {value!r}")
-    return float(value)
+from week14._validation import check_real
 
 
 class SGD:
@@ -44,9 +37,7 @@ class SGD:
 
     def __init__(self, lr: float, momentum: float = 0.0) -> None:
         self.lr = lr
-        self.momentum = _as_finite_float("momentum", momentum)
-        if not 0.0 <= self.momentum < 1.0:
-            raise ValueError(f"SGD expected momentum in [0, 1), got {momentum!r}")
+        self.momentum = check_real("SGD", "momentum", momentum, ge=0.0, lt=1.0)
         self.velocity: dict[str, np.ndarray] = {}
 
     @property
@@ -56,10 +47,7 @@ class SGD:
 
     @lr.setter
     def lr(self, value: float) -> None:
-        lr = _as_finite_float("lr", value)
-        if not lr > 0.0:
-            raise ValueError(f"SGD expected lr > 0, got {value!r}")
-        self._lr = lr
+        self._lr = check_real("SGD", "lr", value, gt=0.0)
 
     def step(self, params: Mapping[str, np.ndarray], grads: Mapping[str, np.ndarray]) -> None:
         """Update every array of ``params`` in place from the same key of ``grads``.
@@ -95,6 +83,20 @@ class SGD:
                 velocity += update
                 update = velocity
             param += update
+
+    def buffers(self) -> dict[str, np.ndarray]:
+        """The optimiser's per-parameter state: the momentum velocity ``v`` of each key.
+
+        Keyed like the ``params`` given to :meth:`step` ("0.W", "0.b", ...), each array of
+        its parameter's shape. Empty before the first step, and always with
+        ``momentum=0`` (plain gradient descent keeps no state).
+
+        The arrays are the live ones, not copies: a caller may edit them in place and the
+        next ``step`` uses the edited values (``week14.pruning.MaskCallback`` zeroes the
+        velocity of pruned weights so that momentum cannot revive them). The dict itself
+        is new, so adding or removing its keys does not change the optimiser.
+        """
+        return dict(self.velocity)
 
     def __repr__(self) -> str:
         return f"SGD(lr={self.lr!r}, momentum={self.momentum!r})"

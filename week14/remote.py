@@ -1,25 +1,14 @@
 """Run a student's code in one process and judge it in another, with plain data between.
 
 When a notebook is graded, the student's answers run in their own sandboxed kernel and
-the test cells run in a separate, trusted *checker* kernel that holds the references
-and the expected values. In the checker, every name an answer cell defines is a
-:class:`Remote`: calling it (or a method of what it returned) sends the arguments to
-the student's kernel, where :func:`serve` calls the student's code, and brings the
-result back as *plain data* only:
-
-    bool, int, float, str, None, NumPy arrays of booleans, integers or floats, and
-    tuples, lists and dicts (str keys) of these.
-
-Anything else a student's code returns stays in the student's kernel and comes back
-as another :class:`Remote` (a handle), so a test can drive it (a scheduler's ``step``,
-a model to train) but never receives it. The codec (:func:`encode`, :func:`decode`) is
-JSON with base64-encoded array buffers: no pickle, no object is ever rebuilt from the
-student's bytes except arrays of the dtypes above. So nothing the student's process
-does can change how the checker compares; the worst it can do is return wrong values.
-
-In JupyterLab the same test cells run in the student's own kernel as a self-check:
-there the names are the student's functions themselves, and :func:`call_each` calls
-them directly, with the same checks around each call, so messages are the same.
+the test cells in a separate, trusted *checker* kernel that holds the references and
+the expected values. There every name an answer cell defines is a :class:`Remote`:
+calling it sends the arguments to the student's kernel (:mod:`week14.wire`) and brings
+the result back as plain data only (:mod:`week14.plaindata`); anything else stays in
+the student's kernel as another :class:`Remote`, which a test can drive but never
+receives. So the worst the student's process can do is return wrong values. In
+JupyterLab the same test cells run in the student's own kernel as a self-check, and
+:func:`call_each` calls the student's functions directly, with the same checks.
 
 Around every call into a student's exercise, :func:`forbidding` swaps the code of
 week14's own implementations of that exercise (:data:`FORBIDDEN`) for one that
@@ -30,15 +19,10 @@ determined copy of week14's source (which is as visible as any other code to cop
 
 from __future__ import annotations
 
-import base64
 import builtins
 import contextvars
 import functools
-import importlib
-import json
 import linecache
-import re
-import socket
 import traceback
 import types
 import warnings
@@ -49,102 +33,18 @@ from typing import Any, Protocol
 
 import numpy as np
 
-#: What plain data is, in words for messages.
-PLAIN_DATA = ("a number, a bool, a string, None, a NumPy array of numbers or booleans, "
-              "or a tuple, list or dict of these")
-#: Largest encoded message either side accepts (bytes of JSON text).
-MAX_MESSAGE = 256 * 2**20
-_DTYPE_KINDS = "biuf"
-
-
-class NotPlainData(TypeError):
-    """A value cannot cross between the processes: it is not plain data."""
-
-
-# --------------------------------------------------------------------------- codec
-
-def _encode(value: Any, handle: Callable[[Any], dict] | None) -> Any:
-    if value is None or isinstance(value, bool | str):
-        return value
-    if isinstance(value, int):
-        return value if abs(value) < 2**53 else {"$int": str(value)}
-    if isinstance(value, float):
-        return value if np.isfinite(value) else {"$float": repr(value)}
-    if isinstance(value, np.ndarray | np.generic) and value.dtype.kind in _DTYPE_KINDS:
-        arr = np.asarray(value)
-        record = [arr.dtype.str, list(arr.shape),
-                  base64.b64encode(arr.tobytes()).decode("ascii")]
-        return {"$scalar" if isinstance(value, np.generic) else "$array": record}
-    if isinstance(value, tuple | list):
-        items = [_encode(item, handle) for item in value]
-        return {"$tuple": items} if isinstance(value, tuple) else items
-    if isinstance(value, dict) and all(isinstance(key, str) for key in value):
-        return {"$dict": {key: _encode(item, handle) for key, item in value.items()}}
-    if handle is not None:
-        return {"$handle": handle(value)}
-    raise NotPlainData(f"{type(value).__name__} is not plain data ({PLAIN_DATA})")
-
-
-def encode(value: Any, handle: Callable[[Any], dict] | None = None) -> str:
-    """``value`` as JSON text. Values that are not plain data become ``handle(value)``
-    (a small dict naming where the value stays) or, without ``handle``, raise
-    :class:`NotPlainData`. Arrays keep their dtype and shape exactly."""
-    return json.dumps(_encode(value, handle), separators=(",", ":"), allow_nan=False)
-
-
-def _decode_array(record: Any, scalar: bool) -> np.ndarray | np.generic:
-    if not (isinstance(record, list) and len(record) == 3 and isinstance(record[0], str)
-            and isinstance(record[1], list) and isinstance(record[2], str)
-            and all(isinstance(n, int) and n >= 0 for n in record[1])):
-        raise NotPlainData("malformed array record")
-    try:
-        dtype = np.dtype(record[0])
-    except TypeError as err:
-        raise NotPlainData(f"unknown dtype {record[0]!r}") from err
-    if dtype.kind not in _DTYPE_KINDS or dtype.hasobject or dtype.fields:
-        raise NotPlainData(f"arrays of dtype {dtype} are not plain data ({PLAIN_DATA})")
-    raw = base64.b64decode(record[2], validate=True)
-    shape = tuple(record[1])
-    if len(raw) != int(np.prod(shape, dtype=np.int64)) * dtype.itemsize:
-        raise NotPlainData("array record: the data does not match its shape")
-    arr = np.frombuffer(raw, dtype=dtype).reshape(shape).copy()
-    return arr[()] if scalar else arr
-
-
-def _decode(node: Any, handle: Callable[[dict], Any] | None) -> Any:
-    if node is None or isinstance(node, bool | int | float | str):
-        return node
-    if isinstance(node, list):
-        return [_decode(item, handle) for item in node]
-    if isinstance(node, dict) and len(node) == 1:
-        ((tag, body),) = node.items()
-        if tag == "$tuple" and isinstance(body, list):
-            return tuple(_decode(item, handle) for item in body)
-        if tag == "$dict" and isinstance(body, dict):
-            return {key: _decode(item, handle) for key, item in body.items()}
-        if tag in ("$array", "$scalar"):
-            return _decode_array(body, tag == "$scalar")
-        if tag == "$int" and isinstance(body, str) and re.fullmatch(r"-?\d{1,4000}", body):
-            return int(body)
-        if tag == "$float" and body in ("nan", "inf", "-inf"):
-            return float(body)
-        if tag == "$handle" and isinstance(body, dict) and handle is not None:
-            return handle(body)
-    raise NotPlainData(f"not plain data: {str(node)[:80]}")
-
-
-def decode(text: str | bytes, handle: Callable[[dict], Any] | None = None) -> Any:
-    """The value :func:`encode` wrote; ``handle`` turns a handle record back into an
-    object. Raises :class:`NotPlainData` for anything else (too large, too deep,
-    malformed, an object dtype): nothing but arrays of numbers is ever rebuilt."""
-    if len(text) > MAX_MESSAGE:
-        raise NotPlainData(f"a message of {len(text):,} bytes is larger than the "
-                           f"{MAX_MESSAGE:,} allowed")
-    try:
-        return _decode(json.loads(text), handle)
-    except (ValueError, RecursionError, MemoryError) as err:
-        raise NotPlainData(f"unreadable message ({type(err).__name__})") from None
-
+from week14.plaindata import (
+    PLAIN_DATA,
+    Handle,
+    NotPlainData,
+    clip,
+    decode,
+    encode,
+    model_from_spec,
+    model_spec,
+    qualname,
+    resolve,
+)
 
 # ----------------------------------------------------------------- forbidden references
 
@@ -161,7 +61,7 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "count_parameters": ("week14.model.Sequential",),
     "sse": ("week14.losses.sse", "week14.losses.mse"),
     "mse": ("week14.losses.mse",),
-    "asymmetric_mse": ("week14.widgets.cost.asymmetric_mse",),
+    "asymmetric_mse": ("week14.losses.asymmetric_mse", "week14.losses.asymmetric_squared_error"),
     "sse_gradient": ("week14.gradient_descent.sse_gradient",),
     "sigmoid_sse_gradient": ("week14.gradient_descent.sigmoid_sse_gradient",),
     "gradient_descent_step": ("week14.gradient_descent.gradient_descent_step",
@@ -200,7 +100,7 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
                  "week14.layers.MaxPool2D"),
     "avg_pool": ("week14.functional.avg_pool2d", "week14.functional.avg_pool2d_naive",
                  "week14.layers.AvgPool2D"),
-    "confusion_matrix": ("week14.widgets.cnn.confusion_matrix",),
+    "confusion_matrix": ("week14.metrics.confusion_matrix",),
 }
 
 
@@ -230,30 +130,6 @@ KNOWN_REFERENCES = frozenset(name for names in FORBIDDEN.values() for name in na
 
 _REFERENCE_CALLS: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar(
     "week14_reference_calls", default=None)
-
-
-def qualname(obj: Any) -> str | None:
-    """``"week14.module.Name"`` for week14's functions and classes, else None."""
-    module, name = getattr(obj, "__module__", None), getattr(obj, "__qualname__", None)
-    if isinstance(module, str) and isinstance(name, str) and module.startswith("week14."):
-        return f"{module}.{name}"
-    return None
-
-
-def resolve(name: str) -> Any:
-    """The week14 object called ``name`` (``"week14.losses.sse"``)."""
-    if not name.startswith("week14."):
-        raise ValueError(f"{name!r} is not a week14 name")
-    parts = name.split(".")
-    for cut in range(len(parts) - 1, 1, -1):
-        try:
-            obj = importlib.import_module(".".join(parts[:cut]))
-        except ImportError:
-            continue
-        for part in parts[cut:]:
-            obj = getattr(obj, part)
-        return obj
-    raise ValueError(f"{name!r} names no week14 object")
 
 
 def forbidden_for(exercise: str | None, reference: Any = None) -> tuple[str, ...]:
@@ -357,57 +233,12 @@ def strip(names: Iterable[str]) -> None:
     """When grading, before the student's first cell: week14's objects called
     ``names`` (for a class: its methods) raise :class:`ReferenceCalled` in this process
     from now on, and their code is kept nowhere in it. What a test lends the student's
-    code is then borrowed from the checker (:func:`borrowed`)."""
+    code is then borrowed from the checker (:func:`week14.wire.borrowed`)."""
     for name in names:
         for function in _functions(resolve(name)):
             code = _raising_code(f"{name}:{function.__qualname__}", function, stripped=True)
             if code is not None:
                 function.__code__ = code
-
-
-def borrowed(name: str, lender: str) -> Callable:
-    """week14's ``name`` computed by the checker: a call sends its arguments (plain
-    data) to the checker's Unix socket ``lender`` and returns what the checker's own
-    week14 answers. An exception the checker's call raised is raised here, as
-    Python's own class when it is one."""
-
-    def call(*args: Any, **kwargs: Any) -> Any:
-        message = pack_request({"name": name, "args": args, "kwargs": kwargs})
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
-            connection.connect(lender)
-            connection.sendall(message.encode("ascii") + b"\n")
-            with connection.makefile("rb") as answer:
-                line = answer.readline(MAX_MESSAGE)
-        try:
-            return unpack_response(line.decode("ascii").strip())
-        except RemoteFailed as err:
-            kind, _, text = str(err).partition(": ")
-            found = getattr(builtins, kind, None)
-            if isinstance(found, type) and issubclass(found, Exception):
-                raise found(text) from None
-            raise
-
-    call.__name__ = call.__qualname__ = name.rsplit(".", 1)[-1]
-    call.__doc__ = f"week14's {name}, computed by the grader's checker."
-    return call
-
-
-def answer_borrower(line: bytes, allowed: set[str]) -> bytes:
-    """The checker's answer to one :func:`borrowed` call (a line of base64 text): the
-    result of week14's own ``name`` if it is one of ``allowed`` (what the running test
-    lends), computed here, in the trusted process."""
-    try:
-        request = decode(base64.b64decode(line.strip(), validate=True))
-        name = request["name"]
-        if name not in allowed:
-            raise PermissionError(f"{name} is not lent to the student's code now")
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            result = lend(resolve(name))(*request["args"], **request["kwargs"])
-        body = encode({"ok": result})
-    except Exception as err:  # noqa: BLE001 - the student's code gets it as an exception
-        body = encode({"failed": _clip(f"{type(err).__name__}: {err}")})
-    return base64.b64encode(body.encode()).decode("ascii").encode() + b"\n"
 
 
 def lend(obj: Any) -> Any:
@@ -473,16 +304,8 @@ def _fresh(value: Any) -> Any:
     return value
 
 
-def _is_plain(value: Any) -> bool:
-    """True when ``value`` can cross the line as plain data (:func:`encode`)."""
-    try:
-        encode(value)
-    except NotPlainData:
-        return False
-    return True
-
-
-def _call(function: Callable, args: tuple, kwargs: dict, forbid: Sequence[str]) -> Outcome:
+def record_call(function: Callable, args: tuple, kwargs: dict, forbid: Sequence[str]
+                ) -> Outcome:
     """Call ``function`` on copies of ``args`` in this process, recording everything
     an :class:`Outcome` holds."""
     given = _fresh(args)
@@ -510,13 +333,17 @@ def _call(function: Callable, args: tuple, kwargs: dict, forbid: Sequence[str]) 
 # ------------------------------------------------------------------ the checker side
 
 class Channel(Protocol):
-    """How the checker reaches the student's kernel: :func:`pack_request`'s text goes
-    to :func:`serve` there, whose answer comes back through :func:`unpack_response`."""
+    """How the checker reaches the student's kernel: :func:`week14.wire.pack_request`'s
+    text goes to :func:`week14.wire.serve` there, whose answer comes back through
+    :func:`week14.wire.unpack_response`."""
 
     def request(self, message: dict) -> Any: ...
 
 
-def _argument_record(value: Any) -> dict:
+def argument_record(value: Any) -> dict:
+    """How a request names an argument that is not plain data (for
+    :func:`week14.wire.pack_request`): a student's object by where it lives, week14's
+    function or class by its name. Raises :class:`NotPlainData` for anything else."""
     if isinstance(value, Remote) and not value._ref.get("attr"):
         return dict(value._ref)
     name = qualname(value)
@@ -525,39 +352,6 @@ def _argument_record(value: Any) -> dict:
     raise NotPlainData(f"{type(value).__name__} cannot be sent to the student's kernel: "
                        f"only plain data ({PLAIN_DATA}), the student's own objects and "
                        "week14's functions can")
-
-
-def pack_request(message: dict) -> str:
-    """A request for :func:`serve`, as base64 text (safe inside a Python literal)."""
-    return base64.b64encode(encode(message, _argument_record).encode()).decode("ascii")
-
-
-class RemoteFailed(Exception):
-    """The student's kernel could not answer a request (what it said is the message)."""
-
-
-_TEXT_LIMIT = 600
-
-
-def _clip(text: Any) -> str | None:
-    if text is None:
-        return None
-    text = str(text)
-    return text if len(text) <= _TEXT_LIMIT else text[:_TEXT_LIMIT] + "…"
-
-
-def unpack_response(text: str) -> Any:
-    """What :func:`serve` answered (raises :class:`RemoteFailed` if it failed, and
-    :class:`NotPlainData` if the answer is not what serve writes)."""
-    if not re.fullmatch(r"[A-Za-z0-9+/=]*", text):
-        raise NotPlainData("the student's kernel answered something that is not a response")
-    response = decode(base64.b64decode(text), lambda h: _Handle(int(h["id"]),
-                                                                _clip(h["label"]) or ""))
-    if not isinstance(response, dict) or len(response) != 1:
-        raise NotPlainData("the student's kernel answered something that is not a response")
-    if "failed" in response:
-        raise RemoteFailed(_clip(response["failed"]))
-    return response["ok"]
 
 
 class Remote:
@@ -606,13 +400,13 @@ class Remote:
         args = item.get("args")
         found = item.get("warnings")
         return Outcome(
-            value=self._wrap(item.get("value")), error=_clip(item.get("error")),
-            line=_clip(item.get("line")), reference=_clip(item.get("reference")),
+            value=self._wrap(item.get("value")), error=clip(item.get("error")),
+            line=clip(item.get("line")), reference=clip(item.get("reference")),
             args=args if isinstance(args, list | tuple) else (),
-            warnings=[_clip(w) or "" for w in found[:5]] if isinstance(found, list) else [])
+            warnings=[clip(w) or "" for w in found[:5]] if isinstance(found, list) else [])
 
     def _wrap(self, value: Any) -> Any:
-        if isinstance(value, _Handle):
+        if isinstance(value, Handle):
             return Remote(self._channel, {"handle": value.id}, value.label, self._exercise)
         if isinstance(value, list | tuple):
             return type(value)(self._wrap(item) for item in value)
@@ -649,12 +443,6 @@ class StudentError(Exception):
         self.outcome = outcome
 
 
-@dataclass(frozen=True)
-class _Handle:
-    id: int
-    label: str
-
-
 def call_each(function: Any, cases: Iterable[Sequence[Any]], *,
               exercise: str | None = None, reference: Any = None) -> list[Outcome]:
     """Call ``function`` once per case (a tuple of positional arguments): locally, or
@@ -665,7 +453,7 @@ def call_each(function: Any, cases: Iterable[Sequence[Any]], *,
         exercise = exercise or function._exercise
         return function.call_each(cases, forbidden_for(exercise, reference))
     forbid = forbidden_for(exercise or getattr(function, "__name__", None), reference)
-    return [_call(function, case, {}, forbid) for case in cases]
+    return [record_call(function, case, {}, forbid) for case in cases]
 
 
 @contextmanager
@@ -700,194 +488,6 @@ def replaced(namespace: dict, **references: Any) -> Iterator[None]:
 
 
 _MISSING = object()
-
-
-# --------------------------------------------------------------- the student side
-
-_HANDLES = "__week14_handles__"
-_SAVED = "__week14_saved__"
-
-
-def _target(namespace: dict, ref: dict) -> tuple[Any, str]:
-    handles = namespace.setdefault(_HANDLES, {})
-    if "handle" in ref:
-        obj, label = handles[ref["handle"]]
-    else:
-        label = ref["name"]
-        if label not in namespace:
-            raise NameError(f"name {label!r} is not defined: run its answer cell")
-        obj = namespace[label]
-    for attr in ref.get("attr", []):
-        obj = getattr(obj, attr)
-        label = f"{label}.{attr}"
-    return obj, label
-
-
-_LENDER = "__week14_lender__"
-
-
-def _week14_object(namespace: dict, name: str) -> Any:
-    """week14's ``name`` for the student's code: borrowed from the checker when
-    grading (it is stripped here), else week14's own, lent (:func:`lend`)."""
-    if _LENDER in namespace:
-        return borrowed(name, namespace[_LENDER])
-    return lend(resolve(name))
-
-
-def _object(namespace: dict, record: dict) -> Any:
-    """The object a request's argument names: a handle, a notebook name or week14's."""
-    if "week14" in record:
-        return _week14_object(namespace, record["week14"])
-    return _target(namespace, record)[0]
-
-
-def _handle_maker(namespace: dict, label: str) -> Callable[[Any], dict]:
-    handles = namespace.setdefault(_HANDLES, {})
-
-    def make(value: Any) -> dict:
-        number = len(handles) + 1
-        name = f"{type(value).__name__} returned by {label}"
-        handles[number] = (value, name)
-        return {"id": number, "label": name}
-
-    return make
-
-
-def _look_up(namespace: dict, request: dict) -> dict:
-    found = {}
-    for name in request["names"]:
-        if name in namespace:
-            value = namespace[name]
-            try:
-                encode(value)
-                found[name] = {"value": value}
-            except NotPlainData:
-                found[name] = {"remote": type(value).__name__}
-    return found
-
-
-def serve(text: str, namespace: dict) -> str:
-    """Answer one request from the checker (base64 of the JSON response), in the
-    student's kernel, with ``namespace`` the notebook's globals. Requests:
-
-    - ``{"op": "lookup", "names": [...]}``: each name's value if it is plain data,
-      else its type's name (the checker makes it a :class:`Remote`);
-    - ``{"op": "call", "target": ref, "cases": [args, ...], "forbid": [...]}``: an
-      :class:`Outcome` per case;
-    - ``{"op": "bind", "names": {name: week14 name}}`` and ``{"op": "unbind"}``: what
-      :func:`replaced` does in this kernel;
-    - ``{"op": "model", "target": ref}``: a week14 model as plain data
-      (:func:`model_spec`);
-    - ``{"op": "strip", "names": [...], "lender": path}``: :func:`strip` them, and from
-      now on lend week14's objects as :func:`borrowed` from the checker at ``path``.
-    """
-    try:
-        request = decode(base64.b64decode(text), lambda record: _object(namespace, record))
-        op = request["op"]
-        if op == "lookup":
-            result: Any = _look_up(namespace, request)
-        elif op == "call":
-            function, label = _target(namespace, request["target"])
-            result = []
-            for args, kwargs in request["cases"]:
-                outcome = _call(function, tuple(args), kwargs, request["forbid"])
-                # The arguments as the call left them, for the in-place check; one that
-                # is not plain data (a function) comes back as None.
-                outcome.args = [arg if _is_plain(arg) else None for arg in outcome.args]
-                result.append(vars(outcome))
-            handle = _handle_maker(namespace, label)
-            body = encode({"ok": result}, handle)
-            return base64.b64encode(body.encode()).decode("ascii")
-        elif op == "bind":
-            namespace.setdefault(_SAVED, []).append(
-                {name: namespace.get(name, _MISSING) for name in request["names"]})
-            namespace.update({name: _week14_object(namespace, target)
-                              for name, target in request["names"].items()})
-            result = None
-        elif op == "strip":
-            strip(request["names"])
-            namespace[_LENDER] = request["lender"]
-            result = None
-        elif op == "unbind":
-            for name, value in namespace[_SAVED].pop().items():
-                if value is _MISSING:
-                    namespace.pop(name, None)
-                else:
-                    namespace[name] = value
-            result = None
-        elif op == "model":
-            result = model_spec(_target(namespace, request["target"])[0])
-        else:
-            raise ValueError(f"unknown request {op!r}")
-        response = {"ok": result}
-    except Exception as err:  # noqa: BLE001 - everything goes back to the checker
-        response = {"failed": f"{type(err).__name__}: {err}"}
-    try:
-        body = encode(response)
-    except NotPlainData as err:
-        body = encode({"failed": str(err)})
-    return base64.b64encode(body.encode()).decode("ascii")
-
-
-# -------------------------------------------------------------------------- models
-
-#: Layer classes a model may be made of, with the settings each is rebuilt from.
-_LAYER_SETTINGS = {
-    "Dense": ("in_features", "out_features"),
-    "Conv2D": ("in_channels", "out_channels", "kernel_size", "stride", "padding"),
-    "MaxPool2D": ("size", "stride"),
-    "AvgPool2D": ("size", "stride"),
-    "Flatten": (),
-    "Sigmoid": (), "Tanh": (), "ArcTan": (), "ReLU": (), "Softplus": (), "BinaryStep": (),
-    "PReLU": ("alpha",), "ELU": ("alpha",),
-}
-
-
-def model_spec(model: Any) -> list[dict]:
-    """A week14 ``Sequential`` as plain data: per layer its class, settings and
-    parameters. Raises TypeError for anything else."""
-    from week14.model import Sequential
-
-    if not isinstance(model, Sequential):
-        raise TypeError(f"expected a week14.model.Sequential, got {type(model).__name__}")
-    spec = []
-    for layer in model.layers:
-        kind = type(layer).__name__
-        if kind not in _LAYER_SETTINGS or type(layer).__module__ != "week14.layers":
-            raise TypeError(f"layer {kind} is not one of week14's layers "
-                            f"({', '.join(_LAYER_SETTINGS)})")
-        settings = {}
-        for name in _LAYER_SETTINGS[kind]:
-            value = layer.hyperparameters[name] if name == "alpha" else getattr(layer, name)
-            settings[name] = list(value) if isinstance(value, tuple) else value
-        spec.append({"layer": kind, "settings": settings,
-                     "params": {k: np.asarray(v) for k, v in layer.params.items()}})
-    return spec
-
-
-def model_from_spec(spec: Any) -> Any:
-    """The week14 ``Sequential`` that :func:`model_spec` described, built here from
-    week14's own layers (so predicting with it runs only week14's code)."""
-    from week14 import layers
-    from week14.model import Sequential
-
-    built = []
-    for item in spec:
-        kind = item["layer"]
-        if kind not in _LAYER_SETTINGS:
-            raise TypeError(f"layer {kind!r} is not one of week14's layers")
-        settings = dict(item["settings"])
-        if "kernel_size" in settings:
-            settings["kernel_size"] = tuple(settings["kernel_size"])
-        layer = getattr(layers, kind)(**settings)
-        for name, value in item["params"].items():
-            if name not in layer.params or np.shape(value) != layer.params[name].shape:
-                raise ValueError(f"layer {kind}: parameter {name} of shape "
-                                 f"{np.shape(value)} does not fit")
-            layer.params[name] = np.array(value, dtype=np.asarray(value).dtype)
-            layer.grads[name] = np.zeros_like(layer.params[name])
-        built.append(layer)
-    return Sequential(built)
 
 
 def as_model(obj: Any) -> Any:

@@ -24,12 +24,13 @@ The lecture names two ways to decay the learning rate during training:
 from __future__ import annotations
 
 import copy
-import math
 from collections.abc import Iterable
 from dataclasses import dataclass
-from numbers import Integral, Real
 
 import numpy as np
+
+from week14._validation import check_int, check_real
+from week14.monitor import MetricMonitor
 
 __all__ = [
     "EpochSchedule",
@@ -38,70 +39,6 @@ __all__ = [
     "ExponentialDecay",
     "ReduceLROnPlateau",
 ]
-
-
-def _check_real(
-    name: str,
-    value: object,
-    *,
-    low: float,
-    high: float = math.inf,
-    low_inclusive: bool = False,
-    high_inclusive: bool = True,
-) -> float:
-    """Return ``value`` as a float if it is a real number in the given interval.
-
-    Raises TypeError for a non-number (or a bool) and ValueError for NaN, ±inf or a
-    number outside ``(low, high]`` (brackets set by the two ``*_inclusive`` flags).
-    """
-    if isinstance(value, bool) or not isinstance(value, Real):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be a finite number, got {value}")
-    above_low = value >= low if low_inclusive else value > low
-    below_high = value <= high if high_inclusive else value < high
-    if not (above_low and below_high):
-        left = "[" if low_inclusive else "("
-        right = "]" if high_inclusive else ")"
-        raise ValueError(f"{name} must be in {left}{low}, {high}{right}, got {value}")
-    return value
-
-
-def _check_count(name: str, value: object, *, minimum: int) -> int:
-    """Return ``value`` as an int if it is an integer ``>= minimum`` (bools rejected)."""
-    if isinstance(value, bool) or not isinstance(value, Integral):
-        raise TypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value}")
-    return int(value)
-
-
-def _resolve_mode(monitor: object, mode: object) -> str:
-    """Direction of improvement of ``monitor``: "min" or "max".
-
-    "auto" follows Keras's ReduceLROnPlateau: "max" if the substring "acc" occurs in
-    the name ("accuracy", "val_acc", ...), "min" otherwise. An unknown mode raises
-    ValueError (Keras warns and falls back to "auto").
-    """
-    if not isinstance(monitor, str):
-        raise TypeError(f"monitor must be a metric name (str), got {type(monitor).__name__}")
-    if mode not in ("auto", "min", "max"):
-        raise ValueError(
-            f"mode must be 'auto', 'min' or 'max', got {mode!r} "
-            "(Keras would warn and fall back to 'auto')"
-        )
-    if mode == "auto":
-        return "max" if "acc" in monitor else "min"
-    return mode
-
-
-def _improves(value: float, best: float, mode: str, min_delta: float) -> bool:
-    """Keras's test for a new best: ``value < best − min_delta`` in mode "min",
-    ``value > best + min_delta`` in mode "max". False whenever ``value`` is NaN."""
-    if mode == "min":
-        return value < best - min_delta
-    return value > best + min_delta
 
 
 class EpochSchedule:
@@ -117,7 +54,7 @@ class EpochSchedule:
 
     def __call__(self, epoch: int) -> float:
         """Learning rate for ``epoch`` (an integer >= 0; the first epoch is 0)."""
-        epoch = _check_count("epoch", epoch, minimum=0)
+        epoch = check_int(type(self).__name__, "epoch", epoch, 0)
         return float(self._rates(np.array([epoch]))[0])
 
     def curve(self, epochs: int) -> np.ndarray:
@@ -125,7 +62,7 @@ class EpochSchedule:
 
         Meant for plots; the schedule is not changed.
         """
-        epochs = _check_count("epochs", epochs, minimum=0)
+        epochs = check_int(f"{type(self).__name__}.curve", "epochs", epochs, 0)
         return self._rates(np.arange(epochs)).astype(np.float64)
 
 
@@ -140,7 +77,7 @@ class ConstantLR(EpochSchedule):
     lr: float
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "lr", _check_real("lr", self.lr, low=0.0))
+        object.__setattr__(self, "lr", check_real("ConstantLR", "lr", self.lr, gt=0.0))
 
     def _rates(self, epochs: np.ndarray) -> np.ndarray:
         return np.full(epochs.shape, self.lr)
@@ -167,9 +104,12 @@ class StepDecay(EpochSchedule):
     every: int
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "initial_lr", _check_real("initial_lr", self.initial_lr, low=0.0))
-        object.__setattr__(self, "factor", _check_real("factor", self.factor, low=0.0, high=1.0))
-        object.__setattr__(self, "every", _check_count("every", self.every, minimum=1))
+        func = "StepDecay"
+        object.__setattr__(self, "initial_lr", check_real(func, "initial_lr", self.initial_lr,
+                                                          gt=0.0))
+        object.__setattr__(self, "factor", check_real(func, "factor", self.factor,
+                                                      gt=0.0, le=1.0))
+        object.__setattr__(self, "every", check_int(func, "every", self.every, 1))
 
     def _rates(self, epochs: np.ndarray) -> np.ndarray:
         return self.initial_lr * self.factor ** (epochs // self.every)
@@ -199,15 +139,17 @@ class ExponentialDecay(EpochSchedule):
     staircase: bool = False
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "initial_lr", _check_real("initial_lr", self.initial_lr, low=0.0))
-        object.__setattr__(
-            self, "decay_rate", _check_real("decay_rate", self.decay_rate, low=0.0, high=1.0)
-        )
-        object.__setattr__(
-            self, "decay_steps", _check_real("decay_steps", self.decay_steps, low=0.0)
-        )
+        func = "ExponentialDecay"
+        object.__setattr__(self, "initial_lr", check_real(func, "initial_lr", self.initial_lr,
+                                                          gt=0.0))
+        object.__setattr__(self, "decay_rate", check_real(func, "decay_rate", self.decay_rate,
+                                                          gt=0.0, le=1.0))
+        object.__setattr__(self, "decay_steps", check_real(func, "decay_steps",
+                                                           self.decay_steps, gt=0.0))
         if not isinstance(self.staircase, bool | np.bool_):
-            raise TypeError(f"staircase must be a bool, got {type(self.staircase).__name__}")
+            raise TypeError(
+                f"{func} expected staircase to be a bool, got {type(self.staircase).__name__}"
+            )
 
     def _rates(self, epochs: np.ndarray) -> np.ndarray:
         exponent = epochs / self.decay_steps
@@ -216,7 +158,7 @@ class ExponentialDecay(EpochSchedule):
         return self.initial_lr * self.decay_rate**exponent
 
 
-class ReduceLROnPlateau:
+class ReduceLROnPlateau(MetricMonitor):
     """Divide the learning rate when a monitored metric stops improving.
 
     Slide: Adjusting learning rates ("Approach 2: Plateau-driven"), whose defaults
@@ -244,7 +186,8 @@ class ReduceLROnPlateau:
 
     Mode "auto" picks "max" when the string ``"acc"`` occurs in ``monitor``
     (``"accuracy"``, ``"val_accuracy"``, ``"acc"``, ``"val_acc"``) and "min"
-    otherwise.
+    otherwise. The direction, the improvement test and ``best`` come from
+    :class:`week14.monitor.MetricMonitor`, which ``training.EarlyStopping`` shares.
 
     This mirrors ``on_epoch_end`` in Keras's
     ``keras/src/callbacks/reduce_lr_on_plateau.py`` (keras-team/keras; the same logic
@@ -300,14 +243,13 @@ class ReduceLROnPlateau:
         min_lr: float = 1e-6,
         mode: str = "auto",
     ) -> None:
-        self.mode = _resolve_mode(monitor, mode)
-        self.initial_lr = _check_real("initial_lr", initial_lr, low=0.0)
-        self.monitor = monitor
-        self.factor = _check_real("factor", factor, low=0.0, high=1.0, high_inclusive=False)
-        self.patience = _check_count("patience", patience, minimum=0)
-        self.min_delta = _check_real("min_delta", min_delta, low=0.0, low_inclusive=True)
-        self.cooldown = _check_count("cooldown", cooldown, minimum=0)
-        self.min_lr = _check_real("min_lr", min_lr, low=0.0, low_inclusive=True)
+        super().__init__(monitor, mode, min_delta)
+        func = "ReduceLROnPlateau"
+        self.initial_lr = check_real(func, "initial_lr", initial_lr, gt=0.0)
+        self.factor = check_real(func, "factor", factor, gt=0.0, lt=1.0)
+        self.patience = check_int(func, "patience", patience, 0)
+        self.cooldown = check_int(func, "cooldown", cooldown, 0)
+        self.min_lr = check_real(func, "min_lr", min_lr, ge=0.0)
         self.reset()
 
     def reset(self) -> None:
@@ -316,7 +258,7 @@ class ReduceLROnPlateau:
         # The rate as Keras's float32 optimizer variable would hold it: decides
         # whether the rate is still above min_lr (see the class docstring).
         self._lr_float32 = np.float32(self.initial_lr)
-        self.best = math.inf if self.mode == "min" else -math.inf
+        self.reset_best()
         self.wait = 0
         self.cooldown_counter = 0
 
@@ -330,19 +272,14 @@ class ReduceLROnPlateau:
         ``value`` is a real number (NaN counts as no improvement). See the class
         docstring for the rules.
         """
-        if isinstance(value, bool) or not isinstance(value, Real):
-            raise TypeError(
-                f"step expects one real number (the epoch's {self.monitor}), "
-                f"got {type(value).__name__} {value!r}"
-            )
-        value = float(value)
+        value = check_real("ReduceLROnPlateau.step", f"value (the epoch's {self.monitor})",
+                           value, finite=False)
 
         if self.in_cooldown():
             self.cooldown_counter -= 1
             self.wait = 0
 
-        if _improves(value, self.best, self.mode, self.min_delta):
-            self.best = value
+        if self.update(value):
             self.wait = 0
         elif not self.in_cooldown():
             self.wait += 1

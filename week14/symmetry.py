@@ -21,6 +21,7 @@ from typing import NamedTuple
 import numpy as np
 
 from week14._rng import RngLike, as_generator
+from week14._validation import check_int
 from week14.initializers import Initializer
 
 
@@ -113,8 +114,7 @@ def symmetry_experiment(
     from week14.optimizers import SGD
     from week14.training import Trainer
 
-    if isinstance(hidden, bool) or not isinstance(hidden, int) or hidden < 2:
-        raise ValueError(f"hidden must be an int >= 2 (units to compare), got {hidden!r}")
+    hidden = check_int("symmetry_experiment", "hidden", hidden, minimum=2)
     gen = as_generator(rng)
     X, y = xor()
     first = Dense(2, hidden, weight_init=init, rng=gen)

@@ -14,7 +14,8 @@ The learning rate comes from the optimiser, or from a schedule
 (``week14.schedules``): an epoch schedule sets ``optimizer.lr = schedule(epoch)`` at
 the start of each epoch; a ``ReduceLROnPlateau`` starts the optimiser at its ``lr``
 and is stepped with ``logs[schedule.monitor]`` at the end of each epoch. Everything
-measured per epoch lands in a :class:`History`, as in Keras.
+measured per epoch lands in a :class:`History`, as in Keras; the metrics come from
+:mod:`week14.metrics`.
 """
 
 from __future__ import annotations
@@ -25,17 +26,14 @@ from typing import Any, Protocol
 import numpy as np
 
 from week14._rng import RngLike, as_generator
+from week14._validation import check_int
 from week14.losses import LossFn, get_loss
+from week14.metrics import accuracy
+from week14.monitor import MetricMonitor
 from week14.optimizers import SGD
-from week14.schedules import (
-    ReduceLROnPlateau,
-    _check_count,
-    _check_real,
-    _improves,
-    _resolve_mode,
-)
+from week14.schedules import ReduceLROnPlateau
 
-__all__ = ["Trainer", "History", "EarlyStopping", "accuracy"]
+__all__ = ["Trainer", "History", "EarlyStopping"]
 
 
 class ModelLike(Protocol):
@@ -54,43 +52,6 @@ class OptimizerLike(Protocol):
     lr: float
 
     def step(self, params: dict[str, np.ndarray], grads: dict[str, np.ndarray]) -> None: ...
-
-
-# --------------------------------------------------------------------------------------
-# Metrics
-# --------------------------------------------------------------------------------------
-
-
-def accuracy(y_hat: np.ndarray, y: np.ndarray) -> float:
-    """Fraction of examples whose predicted class is the true one (slide: CNN example).
-
-    * Class scores ``y_hat`` of shape (N, C), C >= 2 (logits or probabilities): the
-      predicted class is ``argmax_c y_hat[n, c]``. ``y`` holds integer labels, shape
-      (N,), or one row per example of shape (N, C) (one-hot), whose argmax is the label.
-    * One output per example, ``y_hat`` of shape (N,) or (N, 1) (a sigmoid's
-      probability): the predicted class is ``y_hat >= 0.5``, compared with 0/1
-      targets ``y`` of the same length.
-
-    Returns:
-        ``mean(predicted == true)``, a float in [0, 1].
-    """
-    y_hat = np.asarray(y_hat)
-    y = np.asarray(y)
-    n = y_hat.shape[0] if y_hat.ndim else 0
-    if y_hat.ndim == 2 and y_hat.shape[1] >= 2:
-        predicted = np.argmax(y_hat, axis=1)
-        true = np.argmax(y, axis=1) if y.shape == y_hat.shape else y
-    elif y_hat.ndim in (1, 2):
-        predicted = y_hat.reshape(n) >= 0.5
-        true = y.reshape(-1) if y.size == n else y
-    else:
-        raise ValueError(f"accuracy expected outputs of shape (N, C) or (N,), got {y_hat.shape}")
-    if true.shape != (n,):
-        raise ValueError(
-            f"accuracy expected targets of shape ({n},) (labels) or {y_hat.shape} "
-            f"(one row per example) for outputs of shape {y_hat.shape}, got {y.shape}"
-        )
-    return float(np.mean(predicted == true))
 
 
 _METRICS: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {"accuracy": accuracy}
@@ -142,7 +103,7 @@ class History:
         return f"History(epochs={len(self)}, keys={list(self.history)})"
 
 
-class EarlyStopping:
+class EarlyStopping(MetricMonitor):
     """Stop training when a monitored metric has stopped improving; keep the best weights.
 
     The rules of ``tf.keras.callbacks.EarlyStopping``: at the end of every epoch
@@ -156,9 +117,10 @@ class EarlyStopping:
     keeps its last weights. A NaN value is never an improvement.
 
     Mode "auto" means "max" if "acc" occurs in ``monitor`` and "min" otherwise (the
-    rule of :class:`week14.schedules.ReduceLROnPlateau`; Keras's EarlyStopping asks
-    the metric for its direction, which agrees for loss and accuracy). An unknown mode
-    raises ValueError, and a monitor missing from the logs (e.g. "val_loss" without
+    rule of :class:`week14.monitor.MetricMonitor`, shared with
+    :class:`week14.schedules.ReduceLROnPlateau`; Keras's EarlyStopping asks the metric
+    for its direction, which agrees for loss and accuracy). An unknown mode raises
+    ValueError, and a monitor missing from the logs (e.g. "val_loss" without
     validation data) raises ValueError instead of Keras's warning.
 
     Attributes (reset by ``on_train_begin``):
@@ -176,16 +138,14 @@ class EarlyStopping:
         mode: str = "auto",
         restore_best_weights: bool = True,
     ) -> None:
-        self.mode = _resolve_mode(monitor, mode)
-        self.monitor = monitor
-        self.patience = _check_count("patience", patience, minimum=0)
-        self.min_delta = _check_real("min_delta", min_delta, low=0.0, low_inclusive=True)
+        super().__init__(monitor, mode, min_delta)
+        self.patience = check_int("EarlyStopping", "patience", patience, 0)
         self.restore_best_weights = bool(restore_best_weights)
         self.on_train_begin()
 
     def on_train_begin(self, trainer: Trainer | None = None) -> None:
         """Forget everything from a previous ``fit``."""
-        self.best = np.inf if self.mode == "min" else -np.inf
+        self.reset_best()
         self.best_epoch: int | None = None
         self.best_weights: dict[str, np.ndarray] | None = None
         self.wait = 0
@@ -202,9 +162,7 @@ class EarlyStopping:
         if self.best_weights is None:
             self.best_weights = _copy_params(params)
         self.wait += 1
-        current = logs[self.monitor]
-        if _improves(current, self.best, self.mode, self.min_delta):
-            self.best = current
+        if self.update(logs[self.monitor]):
             self.best_epoch = epoch
             self.best_weights = _copy_params(params)
             self.wait = 0
@@ -315,24 +273,28 @@ class Trainer:
         self.optimizer = SGD(0.1) if optimizer is None else optimizer
         if schedule is not None and not (callable(schedule) or _is_plateau(schedule)):
             raise TypeError(
-                "schedule must be None, a callable schedule(epoch) -> lr, or an object "
-                f"with monitor and step(value) like ReduceLROnPlateau; got {schedule!r}"
+                "Trainer expected schedule to be None, a callable schedule(epoch) -> lr, or "
+                f"an object with monitor and step(value) like ReduceLROnPlateau; got {schedule!r}"
             )
         self.schedule = schedule
-        self.batch_size = _check_count("batch_size", batch_size, minimum=1)
+        self.batch_size = check_int("Trainer", "batch_size", batch_size, 1)
         if isinstance(metrics, str):
-            raise TypeError(f"metrics must be a sequence of names, e.g. ({metrics!r},)")
+            raise TypeError(
+                f"Trainer expected metrics to be a sequence of names, got the str {metrics!r}; "
+                f"write ({metrics!r},)"
+            )
         self.metrics = tuple(metrics)
         unknown = [m for m in self.metrics if m not in _METRICS]
         if unknown:
             raise ValueError(
-                f"unknown metric {unknown[0]!r}; valid metrics are: {', '.join(_METRICS)}"
+                f"Trainer expected metrics from {', '.join(_METRICS)}, got {unknown[0]!r}"
             )
         self.callbacks = list(callbacks)
         for callback in self.callbacks:
             if not any(hasattr(callback, hook) for hook in _CALLBACK_HOOKS):
                 raise TypeError(
-                    f"callback {callback!r} has none of the methods {', '.join(_CALLBACK_HOOKS)}"
+                    f"Trainer expected callbacks with at least one of the methods "
+                    f"{', '.join(_CALLBACK_HOOKS)}, got {callback!r}"
                 )
         self.rng = as_generator(seed)
         self.progress = bool(progress)
@@ -345,7 +307,7 @@ class Trainer:
         Returns ``{"loss": loss(model.predict(X), y), metric: value, ...}``: the loss is
         computed once over all N rows, so "sse" is the dataset's sum of squared errors.
         """
-        X, y = _check_data(X, y, "evaluate")
+        X, y = _check_data(X, y, "Trainer.evaluate")
         y_hat = self.model.predict(X)
         value, _ = self.loss(y_hat, y)
         results = {"loss": float(value)}
@@ -378,12 +340,15 @@ class Trainer:
                 lengths, or a plateau schedule monitoring a value that is not logged
                 (e.g. "val_loss" without ``validation_data``).
         """
-        X, y = _check_data(X, y, "fit")
-        epochs = _check_count("epochs", epochs, minimum=1)
+        X, y = _check_data(X, y, "Trainer.fit")
+        epochs = check_int("Trainer.fit", "epochs", epochs, 1)
         if validation_data is not None:
             if not isinstance(validation_data, tuple | list) or len(validation_data) != 2:
-                raise ValueError("validation_data must be a pair (X_val, y_val)")
-            validation_data = _check_data(*validation_data, "fit (validation_data)")
+                raise ValueError(
+                    "Trainer.fit expected validation_data to be a pair (X_val, y_val), "
+                    f"got {type(validation_data).__name__}"
+                )
+            validation_data = _check_data(*validation_data, "Trainer.fit (validation_data)")
 
         plateau = _is_plateau(self.schedule)
         if plateau:

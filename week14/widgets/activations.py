@@ -10,8 +10,8 @@ relative error between the two.
 The numbers come from the pure functions below, which the tests call without a browser:
 
 * ``takes_alpha``: whether an activation has an α parameter;
-* ``centred_difference``: the elementwise numerical derivative of an elementwise function;
-* ``activation_curves``: f, f′, the numerical f′ and their relative error on a grid.
+* ``activation_curves``: f, f′, the numerical f′ (``week14.gradcheck.centred_difference``)
+  and their relative error on a grid.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import numpy as np
 
 from week14 import activations
 from week14._validation import as_real_array
-from week14.gradcheck import relative_error
+from week14.gradcheck import centred_difference, relative_error
 from week14.widgets._base import Explorer
 
 DEFAULT_X = np.linspace(-5.0, 5.0, 400)
@@ -44,33 +44,6 @@ def takes_alpha(name: str) -> bool:
     """
     fn, _ = activations.get(name)
     return "alpha" in inspect.signature(fn).parameters
-
-
-def centred_difference(
-    fn: Callable[[np.ndarray], np.ndarray], x: np.ndarray, h: float = 1e-6
-) -> np.ndarray:
-    """Numerical derivative of an elementwise function, (f(x + h) − f(x − h)) / 2h.
-
-    For an elementwise f this is ``week14.gradcheck.numerical_gradient`` of Σ_i f(x_i)
-    computed in one vectorised call instead of one nudge per entry, and it is more
-    accurate: each difference involves one f(x_i), not a sum of all of them. The error
-    is O(h²) where f is smooth; within h of a kink the difference straddles it and
-    returns the average of the two one-sided slopes.
-
-    Args:
-        fn: elementwise function of a float array.
-        x: points, float array of any shape.
-        h: half-width of the difference, > 0.
-
-    Returns:
-        float64 array with the shape of ``x``.
-    """
-    if not h > 0:
-        raise ValueError(f"centred_difference expected h > 0, got {h}")
-    x = np.asarray(as_real_array(x, "centred_difference", "x"), dtype=np.float64)
-    plus, minus = x + h, x - h
-    rise = np.asarray(fn(plus), dtype=np.float64) - np.asarray(fn(minus), dtype=np.float64)
-    return rise / (plus - minus)  # divide by the step actually taken, after rounding
 
 
 def activation_curves(

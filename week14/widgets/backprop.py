@@ -25,6 +25,7 @@ import numpy as np
 
 from week14 import activations
 from week14._rng import RngLike, as_generator
+from week14._validation import check_int, check_real
 from week14.layers import Dense, activation_layer
 from week14.model import Sequential
 from week14.optimizers import SGD
@@ -34,14 +35,20 @@ from week14.widgets._base import Explorer
 Limits = tuple[float, float]
 
 
-def _check_limits(name: str, limits: object) -> Limits:
-    """Return ``limits`` as a pair of floats (low, high) with low < high, or raise."""
+def _check_limits(func: str, name: str, limits: object) -> Limits:
+    """Return ``limits`` as a pair of floats (low, high), or raise naming ``func`` and
+    ``name``: TypeError unless it is a pair of numbers, ValueError unless both are finite
+    and low < high."""
     try:
         low, high = (float(v) for v in limits)  # type: ignore[union-attr]
     except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a pair (low, high) of numbers, got {limits!r}") from None
+        raise TypeError(
+            f"{func} expected {name} to be a pair (low, high) of numbers, got {limits!r}"
+        ) from None
     if not (np.isfinite(low) and np.isfinite(high) and low < high):
-        raise ValueError(f"{name} must be finite with low < high, got ({low}, {high})")
+        raise ValueError(
+            f"{func} expected {name} = (low, high) with finite low < high, got ({low}, {high})"
+        )
     return low, high
 
 
@@ -56,8 +63,7 @@ def data_limits(X: np.ndarray, margin: float = 0.5) -> tuple[Limits, Limits]:
     X = np.asarray(X, dtype=np.float64)
     if X.ndim != 2 or X.shape[1] != 2 or X.shape[0] == 0:
         raise ValueError(f"data_limits expected points of shape (N, 2), got shape {X.shape}")
-    if not margin >= 0:
-        raise ValueError(f"data_limits expected margin >= 0, got {margin}")
+    margin = check_real("data_limits", "margin", margin, ge=0.0, finite=False)
     low = X.min(axis=0) - margin
     high = X.max(axis=0) + margin
     return (float(low[0]), float(high[0])), (float(low[1]), float(high[1]))
@@ -82,10 +88,9 @@ def decision_grid(
     Returns:
         ``(xx, yy, probs)``, each of shape (n, n); ``probs`` in [0, 1].
     """
-    xlim = _check_limits("xlim", xlim)
-    ylim = _check_limits("ylim", ylim)
-    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 2:
-        raise ValueError(f"decision_grid expected n to be an int >= 2, got {n!r}")
+    xlim = _check_limits("decision_grid", "xlim", xlim)
+    ylim = _check_limits("decision_grid", "ylim", ylim)
+    n = check_int("decision_grid", "n", n, minimum=2)
     xx, yy = np.meshgrid(np.linspace(*xlim, n), np.linspace(*ylim, n))
     out = np.asarray(model.predict(np.column_stack([xx.ravel(), yy.ravel()])))
     if out.shape != (n * n, 2):

@@ -14,7 +14,7 @@ The numbers come from the pure functions below, which the tests call without a b
   weights a Dense layer with the same input and output sizes would need, and how many
   input pixels one of its values depends on (its receptive field);
 * ``predict_proba``: softmax of the network's scores;
-* ``confusion_matrix`` and ``most_confused``: which digits are mistaken for which;
+* ``most_confused``: the largest mistakes in a ``week14.metrics.confusion_matrix``;
 * ``tile_maps``: many small maps as one image with gaps, drawn by one ``imshow``;
   ``draw_maps`` and ``draw_confusion`` draw maps and a confusion matrix on a given axes
   (the notebook uses them too).
@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, NamedTuple
 import ipywidgets as widgets
 import numpy as np
 
+from week14._validation import check_int
 from week14.activations import softmax
 from week14.layers import ActivationLayer, AvgPool2D, Conv2D, Dense, Layer, MaxPool2D
 from week14.model import Sequential
@@ -87,12 +88,11 @@ def feature_maps(model: Sequential, x: np.ndarray, layer_index: int) -> np.ndarr
         IndexError: if ``layer_index`` is not the index of one of the model's layers.
     """
     count = len(model.layers)
-    if isinstance(layer_index, bool) or not isinstance(layer_index, int | np.integer):
-        raise TypeError(f"layer_index must be an int, got {type(layer_index).__name__}")
+    layer_index = check_int("feature_maps", "layer_index", layer_index)
     if not 0 <= layer_index < count:
         raise IndexError(
-            f"layer_index must be in 0…{count - 1} (the model has {count} layers), "
-            f"got {layer_index}"
+            f"feature_maps expected layer_index in 0..{count - 1} (the model has {count} "
+            f"layers), got {layer_index}"
         )
     return layer_outputs(model, x)[layer_index]
 
@@ -236,55 +236,6 @@ def predict_proba(model: Sequential, x: np.ndarray) -> np.ndarray:
     return softmax(model.predict(_check_batch(x, "predict_proba")), axis=1)
 
 
-def _check_labels(labels: object, name: str, n_classes: int) -> np.ndarray:
-    arr = np.asarray(labels)
-    if arr.ndim != 1:
-        raise ValueError(f"confusion_matrix expected {name} of shape (N,), got shape {arr.shape}")
-    if arr.size and not np.issubdtype(arr.dtype, np.integer):
-        if not (np.issubdtype(arr.dtype, np.floating) and np.all(arr == np.round(arr))):
-            raise TypeError(
-                f"confusion_matrix expected integer class labels in {name}, got {arr.dtype} "
-                "values that are not whole numbers (pass argmax of the scores, not the scores)"
-            )
-    arr = arr.astype(np.int64)
-    if arr.size and (arr.min() < 0 or arr.max() >= n_classes):
-        raise ValueError(
-            f"confusion_matrix expected {name} in 0…{n_classes - 1} for n_classes="
-            f"{n_classes}, got values from {arr.min()} to {arr.max()}"
-        )
-    return arr
-
-
-def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> np.ndarray:
-    """Count how often each class is predicted as each class (slide: "CNN example").
-
-    ``C[i, j]`` = number of examples whose true class is ``i`` and predicted class is
-    ``j``. The diagonal counts the correct predictions, so ``trace(C) / C.sum()`` is the
-    accuracy; row ``i`` sums to the number of examples of class ``i``.
-
-    Args:
-        y_true: true labels, integers in 0…n_classes − 1, shape (N,).
-        y_pred: predicted labels, the same shape.
-        n_classes: number of classes (rows and columns), an int >= 1.
-
-    Returns:
-        int64 array of shape (n_classes, n_classes).
-    """
-    if isinstance(n_classes, bool) or not isinstance(n_classes, int | np.integer):
-        raise TypeError(f"n_classes must be an int, got {type(n_classes).__name__}")
-    if n_classes < 1:
-        raise ValueError(f"n_classes must be >= 1, got {n_classes}")
-    true = _check_labels(y_true, "y_true", n_classes)
-    pred = _check_labels(y_pred, "y_pred", n_classes)
-    if true.shape != pred.shape:
-        raise ValueError(
-            f"confusion_matrix expected y_true and y_pred of the same shape, got "
-            f"{true.shape} and {pred.shape}"
-        )
-    counts = np.bincount(true * n_classes + pred, minlength=n_classes * n_classes)
-    return counts.reshape(n_classes, n_classes).astype(np.int64)
-
-
 def most_confused(matrix: np.ndarray, k: int = 3) -> list[tuple[int, int, int]]:
     """The ``k`` largest off-diagonal counts of a confusion matrix, largest first.
 
@@ -315,8 +266,8 @@ def tile_maps(maps: np.ndarray, columns: int = 8, gap: int = 1) -> np.ndarray:
     if maps.ndim != 3 or maps.shape[0] == 0:
         raise ValueError(f"tile_maps expected maps of shape (C, h, w) with C >= 1, "
                          f"got shape {maps.shape}")
-    if columns < 1 or gap < 0:
-        raise ValueError(f"tile_maps expected columns >= 1 and gap >= 0, got {columns}, {gap}")
+    columns = check_int("tile_maps", "columns", columns, 1)
+    gap = check_int("tile_maps", "gap", gap, 0)
     count, h, w = maps.shape
     columns = min(columns, count)
     n_rows = -(-count // columns)

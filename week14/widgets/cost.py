@@ -9,8 +9,8 @@ asymmetric squared loss that punishes under-prediction more.
 
 The numbers come from the pure functions below, which the tests call without a browser:
 
-* ``asymmetric_mse``: the asymmetric cost (the reference for notebook 02's exercise);
-* ``cost_surface``: J(w, b) for a whole grid of lines at once;
+* ``cost_surface``: J(w, b) for a whole grid of lines at once, with the lecture's MSE
+  or ``week14.losses.asymmetric_mse``;
 * ``best_line``: the line with the lowest cost (least squares; iteratively reweighted
   least squares for the asymmetric loss).
 """
@@ -20,15 +20,16 @@ from __future__ import annotations
 import ipywidgets as widgets
 import numpy as np
 
-from week14._validation import as_real_array
-from week14.losses import mse
+from week14._validation import as_real_array, check_real
+from week14.losses import asymmetric_mse, asymmetric_squared_error, mse
 from week14.widgets._base import Explorer
 
 LOSS_CHOICES: dict[str, float] = {
     "MSE: 1/(2m) Σ(ŷ−y)²": 1.0,
     "asymmetric: under-prediction ×3": 3.0,
 }
-"""Drop-down label -> ``under_weight`` of ``asymmetric_mse`` (1 is the lecture's MSE)."""
+"""Drop-down label -> ``under_weight`` of ``week14.losses.asymmetric_mse`` (1 is the
+lecture's MSE)."""
 
 
 def line_data() -> tuple[np.ndarray, np.ndarray]:
@@ -39,63 +40,6 @@ def line_data() -> tuple[np.ndarray, np.ndarray]:
     x = np.array([0.5, 1.0, 1.5, 2.5, 3.0, 4.0, 4.5, 5.5])
     y = np.array([2.2, 1.1, 2.8, 2.2, 4.1, 3.2, 5.3, 4.5])
     return x, y
-
-
-def _check_under_weight(under_weight: object, func: str) -> float:
-    """Return ``under_weight`` as a float, or raise unless it is a finite number > 0."""
-    if isinstance(under_weight, bool) or not isinstance(
-        under_weight, int | float | np.integer | np.floating
-    ):
-        raise TypeError(
-            f"{func} expected under_weight to be a number, got {type(under_weight).__name__}"
-        )
-    if not (np.isfinite(under_weight) and under_weight > 0):
-        raise ValueError(f"{func} expected a finite under_weight > 0, got {under_weight}")
-    return float(under_weight)
-
-
-def _weighted_squares(residual: np.ndarray, under_weight: float) -> np.ndarray:
-    """Per-entry loss: r² where r = ŷ − y ≥ 0, and ``under_weight``·r² where r < 0."""
-    return np.where(residual < 0, under_weight, 1.0) * residual * residual
-
-
-def asymmetric_mse(y_hat: np.ndarray, y: np.ndarray, under_weight: float = 3.0) -> float:
-    """The lecture's MSE with under-predictions weighted ``under_weight`` times more.
-
-    With r_i = ŷ_i − y_i and m examples (rows of ``y_hat``),
-
-        J = 1/(2m) Σ_i c_i r_i²,   c_i = under_weight if r_i < 0 (ŷ_i below y_i) else 1.
-
-    ``under_weight = 1`` is ``week14.losses.mse``. Useful when predicting too little
-    costs more than predicting too much (a false negative worse than a false positive);
-    slide: "Cost Function" (non-symmetric loss). For ŷ of shape (m, k) the sum runs over
-    all entries and is divided by 2m.
-
-    Args:
-        y_hat: predictions, shape (m,) or (m, k).
-        y: targets, same shape.
-        under_weight: factor for under-predictions, a finite number > 0.
-
-    Returns:
-        The cost as a Python float.
-
-    Raises:
-        ValueError: if the shapes differ, there are no examples, or ``under_weight`` is
-            not a finite number > 0.
-        TypeError: if an input is not real-valued.
-    """
-    weight = _check_under_weight(under_weight, "asymmetric_mse")
-    y_hat = as_real_array(y_hat, "asymmetric_mse", "y_hat")
-    y = as_real_array(y, "asymmetric_mse", "y")
-    if y_hat.shape != y.shape:
-        raise ValueError(
-            f"asymmetric_mse expected y_hat and y of the same shape, got y_hat {y_hat.shape} "
-            f"and y {y.shape}"
-        )
-    m = y_hat.shape[0] if y_hat.ndim else 1
-    if m == 0:
-        raise ValueError(f"asymmetric_mse expected at least one example, got shape {y.shape}")
-    return float(np.sum(_weighted_squares(y_hat - y, weight))) / (2 * m)
 
 
 def _check_xy(x: object, y: object, func: str) -> tuple[np.ndarray, np.ndarray]:
@@ -131,7 +75,7 @@ def cost_surface(
     Returns:
         Float array of shape (B, S).
     """
-    weight = _check_under_weight(under_weight, "cost_surface")
+    check_real("cost_surface", "under_weight", under_weight, gt=0.0)
     x, y = _check_xy(x, y, "cost_surface")
     slopes = as_real_array(slopes, "cost_surface", "slopes")
     intercepts = as_real_array(intercepts, "cost_surface", "intercepts")
@@ -140,9 +84,9 @@ def cost_surface(
             f"cost_surface expected 1-D slopes and intercepts, got shapes {slopes.shape} "
             f"and {intercepts.shape}"
         )
-    # residual[i, j, n] = slopes[j] * x[n] + intercepts[i] - y[n]
-    residual = slopes[None, :, None] * x + intercepts[:, None, None] - y
-    return np.sum(_weighted_squares(residual, weight), axis=-1) / (2 * x.size)
+    # y_hat[i, j, n] = slopes[j] * x[n] + intercepts[i]
+    y_hat = slopes[None, :, None] * x + intercepts[:, None, None]
+    return np.sum(asymmetric_squared_error(y_hat, y, under_weight), axis=-1) / (2 * x.size)
 
 
 def best_line(
@@ -168,7 +112,7 @@ def best_line(
         ValueError: if all x are equal (no unique line) or the line does not settle
             within ``max_iter`` rounds.
     """
-    weight = _check_under_weight(under_weight, "best_line")
+    weight = check_real("best_line", "under_weight", under_weight, gt=0.0)
     x, y = _check_xy(x, y, "best_line")
     if np.ptp(x) == 0:
         raise ValueError("best_line expected at least two distinct x values, got all equal")

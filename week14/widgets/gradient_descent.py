@@ -28,7 +28,7 @@ import ipywidgets as widgets
 import numpy as np
 
 from week14._rng import RngLike, as_generator
-from week14._validation import as_real_array
+from week14._validation import as_real_array, check_int, check_real
 from week14.activations import sigmoid
 from week14.gradient_descent import (
     gradient_descent_step,
@@ -84,8 +84,7 @@ def demo_problem(
         ``(X, y)`` with shapes (n, 2) and (n,).
     """
     _unit(unit, "demo_problem")
-    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
-        raise ValueError(f"demo_problem expected n to be an integer >= 1, got {n!r}")
+    n = check_int("demo_problem", "n", n, 1)
     gen = as_generator(rng)
     x1 = gen.standard_normal(n)
     x2 = 0.6 * x1 + 0.8 * gen.standard_normal(n)
@@ -153,14 +152,11 @@ def descent_path(
     Raises:
         ValueError: for an unknown unit, a negative step count, a learning rate that is
             not a finite positive number, or shapes that do not fit together.
+        TypeError: if ``steps`` is not an int or ``lr`` is not a real number.
     """
     _, gradient = _unit(unit, "descent_path")
-    if isinstance(steps, bool) or not isinstance(steps, int | np.integer) or steps < 0:
-        raise ValueError(f"descent_path expected steps to be an integer >= 0, got {steps!r}")
-    if isinstance(lr, bool) or not isinstance(lr, int | float | np.integer | np.floating) or not (
-        np.isfinite(lr) and lr > 0
-    ):
-        raise ValueError(f"descent_path expected a finite learning rate lr > 0, got {lr!r}")
+    steps = check_int("descent_path", "steps", steps, 0)
+    lr = check_real("descent_path", "lr", lr, gt=0.0)
     w = np.array(as_real_array(w0, "descent_path", "w0"), dtype=np.float64)
     if w.ndim != 1:
         raise ValueError(f"descent_path expected w0 of shape (d,), got shape {w.shape}")

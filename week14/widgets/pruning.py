@@ -24,25 +24,22 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import ipywidgets as widgets
 import numpy as np
 
+from week14._blas import one_blas_thread
 from week14._rng import RngLike, as_generator
-from week14.pruning import (
-    Masks,
-    Splits,
-    apply_masks,
-    global_masks,
-    layerwise_masks,
-    prunable_weights,
-)
-from week14.training import accuracy
+from week14._validation import check_mask
+from week14.data import Split
+from week14.lottery import digits_splits, mlp
+from week14.metrics import accuracy
+from week14.model import Sequential
+from week14.optimizers import SGD
+from week14.pruning import Masks, apply_masks, global_masks, layerwise_masks, prunable_weights
+from week14.training import Trainer
 from week14.widgets._base import Explorer
-
-if TYPE_CHECKING:
-    from week14.model import Sequential
 
 __all__ = [
     "SCOPES",
@@ -72,35 +69,28 @@ CURVE_FRACTIONS = np.array(
 accuracy falls)."""
 
 
-def _one_blas_thread() -> Any:
-    """Context manager limiting BLAS to one thread: this module's matrix products are far
-    too small for threads to pay off, and on a busy machine threads that wait for one
-    another make every product several times slower."""
-    from threadpoolctl import threadpool_limits  # installed with scikit-learn
-
-    return threadpool_limits(limits=1, user_api="blas")
-
-
-def _check_scope(scope: object) -> Scope:
-    """Return ``scope`` after checking it is a key of :data:`SCOPES`."""
+def _check_scope(func: str, scope: object, name: str = "scope") -> Scope:
+    """Return ``scope`` unchanged, or raise ValueError (naming ``func`` and ``name``)
+    unless it is a key of :data:`SCOPES`."""
     if scope not in SCOPES:
-        raise ValueError(f"scope must be one of {list(SCOPES)}, got {scope!r}")
+        raise ValueError(f"{func} expected {name} to be one of {list(SCOPES)}, got {scope!r}")
     return scope  # type: ignore[return-value]
 
 
 def train_digits_mlp(
-    data: Splits | None = None, *, hidden: int = 64, epochs: int = 20, rng: RngLike = 0
+    data: Split | None = None, *, hidden: int = 64, epochs: int = 20, rng: RngLike = 0
 ) -> Sequential:
     """Train the explorer's network on the digits: ``Dense(64, hidden) → ReLU → Dense(hidden,
     10)``.
 
-    Glorot-uniform weights, zero biases; softmax cross-entropy, SGD with learning rate
-    0.1 and momentum 0.9, mini-batches of 32, ``epochs`` epochs on ``data.X_train``
-    (about 96 % test accuracy with the defaults, in well under a second). Nothing is pruned:
-    this is the dense network the explorer prunes.
+    Built by ``week14.lottery.mlp``: Glorot-uniform weights, zero biases; softmax
+    cross-entropy, SGD with learning rate 0.1 and momentum 0.9, mini-batches of 32,
+    ``epochs`` epochs on ``data.X_train`` (about 96 % test accuracy with the defaults, in
+    well under a second). Nothing is pruned: this is the dense network the explorer prunes.
 
     Args:
-        data: the splits; default ``week14.pruning.digits_splits()`` (X of shape (N, 64)).
+        data: a :class:`week14.data.Split` (only its train part is used); default
+            ``week14.lottery.digits_splits()`` (X of shape (N, 64)).
         hidden: width of the hidden layer (int >= 1).
         epochs: training epochs (int >= 1).
         rng: seed or Generator for the initial weights and the batch order.
@@ -109,21 +99,12 @@ def train_digits_mlp(
         The trained ``Sequential``; its prunable weights are ``"0.W"`` (64, hidden) and
         ``"2.W"`` (hidden, 10).
     """
-    from week14.layers import Dense, ReLU
-    from week14.model import Sequential
-    from week14.optimizers import SGD
-    from week14.pruning import digits_splits
-    from week14.training import Trainer
-
     data = digits_splits() if data is None else data
     gen = as_generator(rng)
-    n_features = data.X_train.shape[1]
-    n_classes = int(data.y_train.max()) + 1
-    model = Sequential([Dense(n_features, hidden, rng=gen), ReLU(),
-                        Dense(hidden, n_classes, rng=gen)])
+    model = mlp([data.X_train.shape[1], hidden, int(data.y_train.max()) + 1], gen)
     trainer = Trainer(model, "cross_entropy", SGD(0.1, momentum=0.9), batch_size=32,
                       metrics=(), seed=gen, progress=False)
-    with _one_blas_thread():
+    with one_blas_thread():
         trainer.fit(data.X_train, data.y_train, epochs)
     return model
 
@@ -143,7 +124,7 @@ def pruning_masks(model: Sequential, fraction: float, scope: Scope) -> Masks:
         Masks keyed like ``model.parameters()`` ("0.W", "2.W", ...), each of its array's
         shape. ``model`` is not changed.
     """
-    scope = _check_scope(scope)
+    scope = _check_scope("pruning_masks", scope)
     weights = prunable_weights(model)
     if scope == "layerwise":
         return layerwise_masks(weights, fraction)
@@ -192,8 +173,10 @@ def accuracy_curve(
     """:func:`accuracy_after_pruning` at each of ``fractions``; float array of their shape."""
     fractions = np.asarray(fractions, dtype=np.float64)
     if fractions.ndim != 1:
-        raise ValueError(f"fractions must be a 1-D sequence, got shape {fractions.shape}")
-    with _one_blas_thread():
+        raise ValueError(
+            f"accuracy_curve expected fractions to be a 1-D sequence, got shape {fractions.shape}"
+        )
+    with one_blas_thread():
         return np.array([accuracy_after_pruning(model, X, y, float(f), scope)
                          for f in fractions])
 
@@ -209,12 +192,7 @@ def pruned_threshold(weights: np.ndarray, mask: np.ndarray) -> float:
         weights: any shape; mask: boolean array of the same shape, True = kept.
     """
     weights = np.asarray(weights)
-    mask = np.asarray(mask)
-    if mask.dtype != np.bool_ or mask.shape != weights.shape:
-        raise ValueError(
-            f"mask must be a boolean array of the weights' shape {weights.shape}, "
-            f"got {mask.dtype} of shape {mask.shape}"
-        )
+    mask = check_mask("pruned_threshold", "mask", np.asarray(mask), weights.shape)
     pruned = np.abs(weights[~mask])
     return float(pruned.max()) if pruned.size else float("nan")
 
@@ -247,14 +225,14 @@ def pruning_figure(
     """
     import matplotlib.pyplot as plt
 
-    scope = _check_scope(scope)
+    scope = _check_scope("pruning_figure", scope)
     curves = dict(curves or {})
     for name in SCOPES:
         if name not in curves:
             curves[name] = accuracy_curve(model, X, y, fractions, name)
     weights = prunable_weights(model)
     masks = pruning_masks(model, fraction, scope)
-    with _one_blas_thread():
+    with one_blas_thread():
         current = accuracy_after_pruning(model, X, y, fraction, scope)
 
     # Fixed margins rather than a layout engine: text layout is most of the drawing time,
@@ -300,7 +278,7 @@ class PruningExplorer(Explorer):
     Args:
         model: a trained classifier; default :func:`train_digits_mlp` on ``data``.
         X, y: the data to score it on; default the test part of
-            ``week14.pruning.digits_splits()``.
+            ``week14.lottery.digits_splits()``.
         curves: accuracy curves already computed for this model and data,
             ``{scope: accuracy_curve(model, X, y, CURVE_FRACTIONS, scope)}`` (a notebook
             that has drawn :func:`pruning_figure` has them); missing scopes are computed.
@@ -315,10 +293,9 @@ class PruningExplorer(Explorer):
         curves: dict[str, np.ndarray] | None = None,
     ) -> None:
         if (X is None) != (y is None):
-            raise ValueError("give both X and y, or neither (then the digits test set is used)")
+            raise ValueError("PruningExplorer expected both X and y, or neither (then the "
+                             f"digits test set is used), got only {'y' if X is None else 'X'}")
         if model is None or X is None:
-            from week14.pruning import digits_splits
-
             data = digits_splits()
             model = train_digits_mlp(data) if model is None else model
             X, y = (data.X_test, data.y_test) if X is None else (X, y)
@@ -327,10 +304,10 @@ class PruningExplorer(Explorer):
         for scope, curve in (curves or {}).items():
             curve = np.asarray(curve, dtype=np.float64)
             if curve.shape != CURVE_FRACTIONS.shape:
-                raise ValueError(f"curves[{scope!r}] must hold one accuracy per fraction in "
-                                 f"CURVE_FRACTIONS, shape {CURVE_FRACTIONS.shape}, got "
-                                 f"shape {curve.shape}")
-            self._curves[_check_scope(scope)] = curve
+                raise ValueError(f"PruningExplorer expected curves[{scope!r}] to hold one "
+                                 f"accuracy per fraction in CURVE_FRACTIONS, of shape "
+                                 f"{CURVE_FRACTIONS.shape}, got shape {curve.shape}")
+            self._curves[_check_scope("PruningExplorer", scope, "each key of curves")] = curve
         controls = {
             "fraction": widgets.FloatSlider(
                 value=0.8, min=0.0, max=1.0, step=0.01, description="fraction pruned",

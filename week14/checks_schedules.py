@@ -1,0 +1,134 @@
+"""What notebook 06's test cells need beyond :mod:`week14.grading` (learning-rate schedules).
+
+:func:`scheduler_rates` replays a sequence of validation losses through a student's
+plateau scheduler, one ``step`` per epoch, and returns its rates: the function that the
+test cells compare with :func:`week14.references.plateau_rates` (Keras's rates).
+
+The other functions are seeded case builders for hidden tests: they draw settings and
+validation-loss curves from a generator the test cell seeds, so the cell keeps its
+seeds (and with them the values) while the drawing code lives here. Labels stay in the
+cell, written out, where the notebook tests read them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from week14 import grading, remote
+from week14._rng import RngLike, as_generator
+
+#: The steps a wandering validation loss takes from one epoch to the next: often flat,
+#: small and large falls, and rises; rounded curves repeat values, so ties happen too.
+WANDERING_STEPS = (0.0, 0.0, -0.002, -0.006, -0.01, -0.02, -0.05, 0.01, 0.03)
+
+
+def scheduler_rates(scheduler_class: Any, settings: dict, val_losses: Sequence[float], *,
+                    exercise: str = "PlateauScheduler") -> list[Any]:
+    """The rates ``scheduler_class(**settings).step`` returns for ``val_losses``, one per
+    epoch: :func:`week14.references.plateau_rates` with the student's class.
+
+    ``scheduler_class`` is the student's class, here (a self-check in JupyterLab) or in
+    the student's kernel (:class:`week14.remote.Remote`, when grading: every epoch's
+    ``step`` is sent there in one round trip). An exception in the student's code is
+    raised here as their code raised it (:class:`week14.remote.StudentError` when
+    grading), and a class that uses week14's own scheduler raises
+    :class:`week14.remote.ReferenceCalled`, so that a check reports either as usual.
+    """
+    scheduler = scheduler_class(**settings)
+    outcomes = remote.call_each(scheduler.step, [(value,) for value in val_losses],
+                                exercise=exercise)
+    for outcome in outcomes:
+        if outcome.reference:
+            raise remote.ReferenceCalled(outcome.reference, graded_call=True)
+        if outcome.error:
+            raise remote.StudentError(f"{exercise}.step", outcome)
+    return [outcome.value for outcome in outcomes]
+
+
+def _drawn(label: str, names: tuple[str, ...], draws: list[tuple], fixed: dict
+           ) -> list[grading.Case]:
+    """Cases labelled ``label`` from rows of drawn arguments, the arguments named in
+    ``fixed`` replaced by its values."""
+    unknown = set(fixed) - set(names)
+    if unknown:
+        raise TypeError(f"unknown arguments {sorted(unknown)}: choose among {names}")
+    return [grading.case(label, *(fixed.get(name, value) for name, value in zip(
+        names, row, strict=True))) for row in draws]
+
+
+def step_decay_cases(rng: RngLike, n: int, *, label: str, **fixed: Any
+                     ) -> list[grading.Case]:
+    """``n`` cases ``(epoch, initial_lr, factor, every)`` for step decay, labelled
+    ``label``: epochs 0-199, rates 1e-4 to 10 (log-uniform), factors 0.05-1, every 1-29;
+    arguments given in ``fixed`` (``every=1``) take that value in every case."""
+    gen = as_generator(rng)
+    draws = [(int(gen.integers(0, 200)), float(10 ** gen.uniform(-4, 1)),
+              float(gen.uniform(0.05, 1.0)), int(gen.integers(1, 30))) for _ in range(n)]
+    return _drawn(label, ("epoch", "initial_lr", "factor", "every"), draws, fixed)
+
+
+def exponential_decay_cases(rng: RngLike, n: int, *, label: str, **fixed: Any
+                            ) -> list[grading.Case]:
+    """``n`` cases ``(epoch, initial_lr, decay_rate, decay_steps, staircase)`` for
+    exponential decay, labelled ``label``: epochs 0-299, rates 1e-4 to 10, decay rates
+    0.05-1, whole and fractional decay_steps, staircase or not; arguments given in
+    ``fixed`` take that value in every case."""
+    gen = as_generator(rng)
+    draws = [(int(gen.integers(0, 300)), float(10 ** gen.uniform(-4, 1)),
+              float(gen.uniform(0.05, 1.0)), [1, 2, 3, 5, 10, 0.5, 2.5][int(gen.integers(0, 7))],
+              bool(gen.integers(0, 2))) for _ in range(n)]
+    return _drawn(label, ("epoch", "initial_lr", "decay_rate", "decay_steps", "staircase"),
+                  draws, fixed)
+
+
+def falling_loss(rng: RngLike) -> list[float]:
+    """A validation loss that falls, then wobbles, for 10-59 epochs; 3 decimals, so some
+    values repeat."""
+    gen = as_generator(rng)
+    t = np.arange(int(gen.integers(10, 60)))
+    noise = gen.normal(0.0, gen.uniform(0.005, 0.05), t.size)
+    return [round(float(v), 3) for v in 2.0 / (1.0 + 0.3 * t) + 0.5 + noise]
+
+
+def wandering_loss(rng: RngLike, *, start: float = 1.0, epochs: tuple[int, int] = (15, 50),
+                   steps: Sequence[float] = WANDERING_STEPS) -> list[float]:
+    """A validation loss that starts at ``start`` and takes a random step from ``steps``
+    each epoch, for ``epochs[0]`` to ``epochs[1] - 1`` epochs; 3 decimals."""
+    gen = as_generator(rng)
+    walk = gen.choice(np.asarray(steps, dtype=float), size=int(gen.integers(*epochs)))
+    return [round(float(v), 3) for v in start + np.cumsum(walk)]
+
+
+def plateau_settings(rng: RngLike, **fixed: float) -> dict[str, float]:
+    """Settings for a plateau scheduler: ``initial_lr`` 1 or 0.1, ``factor`` 0.1, 0.3 or
+    0.5, ``patience`` 0-3, drawn at random; ``min_delta``, ``cooldown`` and ``min_lr`` 0;
+    then the settings in ``fixed``, which must be among these names."""
+    gen = as_generator(rng)
+    settings = dict(initial_lr=float(gen.choice([1.0, 0.1])),
+                    factor=float(gen.choice([0.1, 0.3, 0.5])),
+                    patience=int(gen.integers(0, 4)), min_delta=0.0, cooldown=0, min_lr=0.0)
+    unknown = set(fixed) - set(settings)
+    if unknown:
+        raise TypeError(f"plateau_settings: unknown settings {sorted(unknown)}")
+    return {**settings, **fixed}
+
+
+def plateau_run(rng: RngLike, loss: str = "wandering", **fixed: float
+                ) -> tuple[dict[str, float], list[float]]:
+    """The arguments of one plateau case, ``(settings, val_losses)``: random settings
+    (:func:`plateau_settings`, with ``fixed``) and a random validation loss, ``loss`` =
+    ``"falling"`` (:func:`falling_loss`) or ``"wandering"`` (:func:`wandering_loss`, from
+    2.0 over 20-99 epochs)::
+
+        grading.case("a wandering loss", *plateau_run(rng, cooldown=2))
+    """
+    gen = as_generator(rng)
+    settings = plateau_settings(gen, **fixed)
+    if loss == "falling":
+        return settings, falling_loss(gen)
+    if loss == "wandering":
+        return settings, wandering_loss(gen, start=2.0, epochs=(20, 100))
+    raise ValueError(f"plateau_run: loss is 'falling' or 'wandering', not {loss!r}")
