@@ -155,9 +155,9 @@ def test_stratified_split_is_reproducible_and_seed_dependent():
 @pytest.mark.parametrize(
     "y, test_size, error, message",
     [
-        (np.zeros(10), 0.0, ValueError, "strictly between 0 and 1, got 0.0"),
-        (np.zeros(10), 1.5, ValueError, "strictly between 0 and 1, got 1.5"),
-        (np.zeros(10), "0.2", TypeError, "test_size must be a float, got str"),
+        (np.zeros(10), 0.0, ValueError, r"expected test_size in \(0, 1\), got 0.0"),
+        (np.zeros(10), 1.5, ValueError, r"expected test_size in \(0, 1\), got 1.5"),
+        (np.zeros(10), "0.2", TypeError, "expected test_size to be a real number, got str"),
         (np.zeros((5, 2)), 0.2, ValueError, r"labels of shape \(n,\), got \(5, 2\)"),
     ],
 )

@@ -1,12 +1,13 @@
 """The graded-test helpers must fail with messages a student can act on."""
 
 import functools
+import importlib
 import linecache
 
 import numpy as np
 import pytest
 
-from week14 import activations, grading
+from week14 import activations, checks_backprop, gradient_descent, grading
 from week14.grading import CheckFailed, check_array, check_function
 from week14.layers import Sigmoid
 from week14.schedules import ReduceLROnPlateau
@@ -347,3 +348,93 @@ def test_graded_alone_lends_week14s_function_while_the_block_runs():
     with grading.graded_alone(namespace, sigmoid=activations.sigmoid):
         assert namespace["sigmoid"](0.0) == 0.5
     assert namespace["sigmoid"] is None
+
+
+EXERCISE_BUILDERS = [
+    (grading.layer_forward_cases, "week14.references:sigmoid_layer"),
+    (grading.network_forward_cases, "week14.references:network_forward"),
+    (grading.sse_cases, "week14.losses:sse"),
+    (grading.mse_cases, "week14.losses:mse"),
+    (grading.asymmetric_mse_cases, "week14.losses:asymmetric_mse"),
+    (grading.sse_gradient_cases, "week14.gradient_descent:sse_gradient"),
+    (grading.sigmoid_sse_gradient_cases, "week14.gradient_descent:sigmoid_sse_gradient"),
+    (grading.gradient_descent_step_cases, "week14.gradient_descent:gradient_descent_step"),
+]
+
+
+def _reference(spec):
+    module, name = spec.split(":")
+    return getattr(importlib.import_module(module), name)
+
+
+@pytest.mark.parametrize(("builder", "reference"), EXERCISE_BUILDERS,
+                         ids=[b.__name__ for b, _ in EXERCISE_BUILDERS])
+def test_exercise_builders_are_labelled_seeded_and_fit_their_reference(builder, reference):
+    made, again, other = builder(7), builder(7), builder(8)
+    assert tuple(c.label for c in made) == builder.labels and builder.labels
+    assert all(isinstance(c, grading.Case) for c in made)
+    flat = [np.asarray(a, dtype=float) for c in made for a in _arrays(c)]
+    assert all(np.array_equal(a, b) for a, b in
+               zip(flat, [np.asarray(a, dtype=float) for c in again for a in _arrays(c)],
+                   strict=True))
+    assert not all(np.array_equal(a, b) for a, b in
+                   zip(flat, [np.asarray(a, dtype=float) for c in other for a in _arrays(c)],
+                       strict=False))
+    for case in made:
+        assert np.all(np.isfinite(np.asarray(_reference(reference)(*case), dtype=float)))
+
+
+def _arrays(case):
+    for arg in case:
+        if isinstance(arg, list):  # a network's (W, b) pairs
+            yield from (array for pair in arg for array in pair)
+        else:
+            yield arg
+
+
+def test_exercise_builders_draw_the_kinds_they_name():
+    layer = {c.label: c for c in grading.layer_forward_cases(1)}
+    x, W, b = layer["in ≠ out"]
+    assert x.shape[1] == W.shape[0] != W.shape[1] == b.shape[0] and x.shape[0] >= 2
+    assert layer["one example"][0].shape[0] == 1 and layer["one input"][1].shape[0] == 1
+    x, W, b = layer["W = I, b = 0: the sigmoid"]
+    assert np.array_equal(W, np.eye(x.shape[1])) and not b.any() and x.shape[1] >= 2
+    assert np.abs(layer["saturated neurons (very large |z|)"][0]).min() >= 700
+    deep, shallow = grading.network_forward_cases(1)[0][1], grading.network_forward_cases(1)[2][1]
+    sizes = [deep[0][0].shape[0], *(W.shape[1] for W, _ in deep)]
+    assert len(deep) == 3 and len(set(sizes)) == 4 and len(shallow) == 1
+    sse = {c.label: c for c in grading.sse_cases(1)}
+    assert np.array_equal(*sse["perfect predictions"]) and sse["one example"][0].shape == (1,)
+    asym = {c.label: c for c in grading.asymmetric_mse_cases(1)}
+    assert np.all(asym["only over-predictions"][0] > asym["only over-predictions"][1])
+    assert np.all(asym["only under-predictions"][0] < asym["only under-predictions"][1])
+    assert asym["under_weight below 1"][2] < 1 < asym["another under_weight"][2]
+    assert len(asym["the default under_weight"]) == 2
+    X, y, w = {c.label: c for c in grading.sse_gradient_cases(1)}[
+        "at the minimum: the gradient is 0"]
+    assert np.abs(gradient_descent.sse_gradient(X, y, w)).max() < 1e-12
+    X, y, w = grading.sigmoid_sse_gradient_cases(1)[-1]
+    assert np.median(np.abs(X @ w)) > 100
+    assert not grading.gradient_descent_step_cases(1)[-1][1].any()
+
+
+def _dense_sigmoid_backward(x, W, b, dy):
+    y = 1.0 / (1.0 + np.exp(-(x @ W + b)))
+    dz = dy * y * (1.0 - y)
+    return x.T @ dz, dz.sum(axis=0), dz @ W.T
+
+
+def test_dW_gradient_check_passes_a_right_dW_and_names_the_error_of_a_wrong_one():
+    cases = grading.dense_layer_cases(3, (1, 1, 1), (4, 3, 2), label="in ≠ out")
+    checks_backprop.check_dW_numerically(_dense_sigmoid_backward, cases, hidden=True)
+
+    def off_by_one_percent(x, W, b, dy):
+        dW, db, dx = _dense_sigmoid_backward(x, W, b, dy)
+        return 1.01 * dW, db, dx
+
+    with pytest.raises(CheckFailed, match=r"hidden case \(in ≠ out\): relative error 5.0e-03"):
+        checks_backprop.check_dW_numerically(off_by_one_percent, cases, hidden=True)
+    with pytest.raises(CheckFailed, match=r"x of shape \(1, 1\).*about 1e-9 or less"):
+        checks_backprop.check_dW_numerically(off_by_one_percent, cases)
+    with pytest.raises(CheckFailed, match="should return \\(dW, db, dx\\)"):
+        checks_backprop.check_dW_numerically(lambda *args: None, cases, hidden=True)

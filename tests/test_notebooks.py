@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import importlib
 import io
 import itertools
 import linecache
+import pkgutil
 import re
 import sys
 import textwrap
@@ -25,9 +27,9 @@ import nbformat
 import pytest
 from nbformat import NotebookNode
 
+import week14
 from autograder.config import ASSIGNMENT, RELEASE_DIR, SOURCE_DIR
 from autograder.release import release, source_notebooks, structural_problems, validate
-from week14.cases import ELEMENTWISE_LABELS
 
 SOURCES = source_notebooks()
 NAMES = [p.name for p in SOURCES]
@@ -89,10 +91,23 @@ def test_hidden_tests_hide_their_values(name):
     assert not loud, f"hidden checks without hidden=True in {name}: {loud}"
 
 
+def _builders() -> dict[str, tuple[str, ...]]:
+    """The library's seeded case builders (declared with week14.cases.builds), by name."""
+    modules = [importlib.import_module(f"week14.{info.name}")
+               for info in pkgutil.iter_modules(week14.__path__) if info.name != "lab"]
+    found = {name: value.labels for module in modules for name, value in vars(module).items()
+             if callable(value) and isinstance(getattr(value, "labels", None), tuple)}
+    assert "elementwise_cases" in found, "week14.cases.elementwise_cases declares no labels"
+    return found
+
+
+BUILDERS = _builders()
+
+
 def case_labels(source: str) -> tuple[set[str], set[str], list[str]]:
     """(visible labels, hidden labels, labels that are not written out) of a test cell:
     the first argument of each grading.case(...), each label=... of a check, and the
-    labels of the standard elementwise cases (week14.cases.elementwise_cases)."""
+    labels a seeded builder declares (week14.cases.builds)."""
     visible, hidden, unwritten = set(), set(), []
     regions = [(m.start(), m.end()) for m in re.finditer(
         r"### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS", source, re.DOTALL)]
@@ -102,9 +117,9 @@ def case_labels(source: str) -> tuple[set[str], set[str], list[str]]:
             continue
         at = offsets[node.lineno - 1]
         inside = any(start <= at < end for start, end in regions)
-        if getattr(node.func, "attr", getattr(node.func, "id", None)) == "elementwise_cases":
-            # the standard elementwise cases: their labels are written out in week14.cases
-            (hidden if inside else visible).update(ELEMENTWISE_LABELS)
+        called = getattr(node.func, "attr", getattr(node.func, "id", None))
+        if called in BUILDERS:  # a seeded builder: its labels are declared in the library
+            (hidden if inside else visible).update(BUILDERS[called])
             continue
         if isinstance(node.func, ast.Attribute) and node.func.attr == "case" and node.args:
             found = node.args[0]

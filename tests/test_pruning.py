@@ -17,12 +17,10 @@ from week14.pruning import (
     global_masks,
     iterative_magnitude_pruning,
     layerwise_masks,
-    load_masks,
     magnitude_mask,
     masks_from_weights,
     prunable_weights,
     rewind,
-    save_masks,
     sparsity_report,
 )
 
@@ -214,23 +212,6 @@ def test_apply_masks_zeroes_in_place_and_leaves_unmasked_keys_alone():
         apply_masks(params, {"5.W": np.ones(4, dtype=bool)})
 
 
-def test_save_and_load_masks_round_trip(tmp_path):
-    masks = {"0.W": np.array([[True, False], [False, True]]), "2.W": np.zeros(3, dtype=bool)}
-    path = tmp_path / "masks.npz"
-    save_masks(path, masks)
-    loaded = load_masks(path)
-    assert set(loaded) == set(masks)
-    for key, mask in masks.items():
-        assert loaded[key].dtype == np.bool_
-        np.testing.assert_array_equal(loaded[key], mask, err_msg=f"mask {key} changed")
-    with pytest.raises(TypeError, match=r"save_masks expected masks\['0.W'\] to be a boolean"):
-        save_masks(tmp_path / "bad.npz", {"0.W": np.ones(2)})
-    np.savez(tmp_path / "floats.npz", **{"0.W": np.ones(2)})
-    with pytest.raises(ValueError, match="load_masks expected boolean masks in .*got dtype "
-                                         "float64 for '0.W'"):
-        load_masks(tmp_path / "floats.npz")
-
-
 def test_sparsity_report_counts_masks_and_weights():
     report = sparsity_report({"0.W": np.array([True, False, True, True]), "2.W": np.zeros(4)})
     table = report.as_dict()
@@ -312,13 +293,10 @@ def test_pruned_model_survives_save_and_load(tmp_path):
     masks = layerwise_masks(prunable_weights(model), 0.6)
     _train(model, masks, [MaskCallback(masks)], epochs=1)
     model.save(tmp_path / "model.npz")
-    save_masks(tmp_path / "masks.npz", masks)
 
     fresh = _mlp([4, 6, 3], seed=1)
     fresh.load(tmp_path / "model.npz")
-    loaded = load_masks(tmp_path / "masks.npz")
     for key, mask in masks.items():
-        np.testing.assert_array_equal(loaded[key], mask)
         assert np.all(prunable_weights(fresh)[key][~mask] == 0.0)
         np.testing.assert_array_equal(masks_from_weights(prunable_weights(fresh))[key], mask)
     assert sparsity_report(prunable_weights(fresh)).total.kept == sparsity_report(masks).total.kept

@@ -13,6 +13,9 @@ kernel (:class:`week14.remote.Remote`, when grading): the model is then judged f
 trusted copy made of week14's own layers (:func:`week14.grading.as_model`), so predicting
 with it runs only week14's code. The split and the model's seed are the test cell's
 (a hidden test passes its own).
+
+:func:`confusion_matrix_cases` draws the hidden cases of the confusion matrix exercise
+from a seed the test cell keeps.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from week14 import data, grading
+from week14.cases import builds
 from week14.layers import Conv2D
 from week14.losses import softmax_cross_entropy
 from week14.metrics import accuracy
@@ -129,3 +133,38 @@ def check_cnn(build_cnn: Callable, train_cnn: Callable, *, split_seed: int, mode
         raise grading.CheckFailed(f"your CNN reached {reached:.1%} on {which}; "
                                   f"{REQUIRED_ACCURACY * 100:.0f} % is needed: {hint}")
     print(f"your CNN reached {reached:.1%} on {which} (trained in {seconds:.1f} s)")
+
+
+#: The kinds of :func:`confusion_matrix_cases`, labelled as notebook 10's visible cases are.
+CONFUSION_MATRIX_LABELS = ("ten classes", "classes that never occur", "one class",
+                           "one example", "no examples")
+
+
+@builds(*CONFUSION_MATRIX_LABELS)
+def confusion_matrix_cases(seed: int, n: int = 1) -> list[grading.Case]:
+    """``n`` cases ``(y_true, y_pred, n_classes)`` of every kind in
+    :data:`CONFUSION_MATRIX_LABELS`, kind by kind, drawn from ``seed`` (int64 labels):
+    100-499 examples of 10 classes, 80 % predicted right; 10-59 examples of 1-3 classes
+    out of 5-8 (the others never occur); 1-19 examples of one class; one example of 2-10
+    classes; no examples of 2-10 classes."""
+    gen = np.random.default_rng(seed)
+    cases = []
+    for label in CONFUSION_MATRIX_LABELS:
+        for _ in range(n):
+            if label == "ten classes":
+                size = int(gen.integers(100, 500))
+                y_true = gen.integers(0, 10, size)
+                y_pred = np.where(gen.random(size) < 0.8, y_true, gen.integers(0, 10, size))
+                cases.append(grading.case(label, y_true, y_pred, 10))
+                continue
+            if label == "classes that never occur":  # classes 0 .. occur − 1 only
+                n_classes, occur, size = (int(gen.integers(5, 9)), int(gen.integers(1, 4)),
+                                          int(gen.integers(10, 60)))
+            elif label == "one class":
+                n_classes, occur, size = 1, 1, int(gen.integers(1, 20))
+            else:  # one example, or none
+                n_classes = occur = int(gen.integers(2, 11))
+                size = 1 if label == "one example" else 0
+            cases.append(grading.case(label, gen.integers(0, occur, size),
+                                      gen.integers(0, occur, size), n_classes))
+    return cases

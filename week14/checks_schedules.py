@@ -6,8 +6,13 @@ test cells compare with :func:`week14.references.plateau_rates` (Keras's rates).
 
 The other functions are seeded case builders for hidden tests: they draw settings and
 validation-loss curves from a generator the test cell seeds, so the cell keeps its
-seeds (and with them the values) while the drawing code lives here. Labels stay in the
-cell, written out, where the notebook tests read them.
+seeds (and with them the values) while the drawing code lives here.
+:func:`step_decay_cases` and :func:`exponential_decay_cases` return one case (or ``n``)
+of every kind they declare (:func:`week14.cases.builds`), labelled as the notebook's
+visible cases are::
+
+    grading.check_function(step_decay, references.step_decay, hidden=True,
+                           cases=step_decay_cases(60601, n=10))
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import numpy as np
 
 from week14 import grading, remote
 from week14._rng import RngLike, as_generator
+from week14.cases import builds
 
 #: The steps a wandering validation loss takes from one epoch to the next: often flat,
 #: small and large falls, and rises; rounded curves repeat values, so ties happen too.
@@ -48,40 +54,79 @@ def scheduler_rates(scheduler_class: Any, settings: dict, val_losses: Sequence[f
     return [outcome.value for outcome in outcomes]
 
 
-def _drawn(label: str, names: tuple[str, ...], draws: list[tuple], fixed: dict
-           ) -> list[grading.Case]:
-    """Cases labelled ``label`` from rows of drawn arguments, the arguments named in
-    ``fixed`` replaced by its values."""
-    unknown = set(fixed) - set(names)
-    if unknown:
-        raise TypeError(f"unknown arguments {sorted(unknown)}: choose among {names}")
-    return [grading.case(label, *(fixed.get(name, value) for name, value in zip(
-        names, row, strict=True))) for row in draws]
+#: The kinds of :func:`step_decay_cases`, labelled as notebook 06's visible cases are.
+STEP_DECAY_LABELS = ("other settings", "every=1: a drop every epoch", "factor=1: no decay",
+                     "a very late epoch (the rate underflows to 0)", "a NumPy integer epoch")
 
 
-def step_decay_cases(rng: RngLike, n: int, *, label: str, **fixed: Any
-                     ) -> list[grading.Case]:
-    """``n`` cases ``(epoch, initial_lr, factor, every)`` for step decay, labelled
-    ``label``: epochs 0-199, rates 1e-4 to 10 (log-uniform), factors 0.05-1, every 1-29;
-    arguments given in ``fixed`` (``every=1``) take that value in every case."""
-    gen = as_generator(rng)
-    draws = [(int(gen.integers(0, 200)), float(10 ** gen.uniform(-4, 1)),
-              float(gen.uniform(0.05, 1.0)), int(gen.integers(1, 30))) for _ in range(n)]
-    return _drawn(label, ("epoch", "initial_lr", "factor", "every"), draws, fixed)
+@builds(*STEP_DECAY_LABELS)
+def step_decay_cases(seed: int, n: int = 1) -> list[grading.Case]:
+    """``n`` cases ``(epoch, initial_lr, factor, every)`` of step decay of every kind in
+    :data:`STEP_DECAY_LABELS`, kind by kind, drawn from ``seed``. Other settings: epochs
+    0-199, rates 1e-4 to 10 (log-uniform), factors 0.05-1, every 1-29; then every=1
+    (epochs 0-29), factor=1, an epoch of 5000-19999 with a factor of 0.05-0.5 every 1-3
+    epochs (factor^⌊epoch / every⌋ is below the smallest float: the rate is 0.0), and
+    the epoch as an ``np.int64``."""
+    gen = np.random.default_rng(seed)
+    cases = []
+    for label in STEP_DECAY_LABELS:
+        for _ in range(n):
+            epoch, lr = int(gen.integers(0, 200)), float(10 ** gen.uniform(-4, 1))
+            factor, every = float(gen.uniform(0.05, 1.0)), int(gen.integers(1, 30))
+            if label == "every=1: a drop every epoch":
+                epoch, every = int(gen.integers(0, 30)), 1
+            elif label == "factor=1: no decay":
+                factor = 1.0
+            elif label.startswith("a very late epoch"):
+                epoch, factor = int(gen.integers(5000, 20000)), float(gen.uniform(0.05, 0.5))
+                every = int(gen.integers(1, 4))
+            elif label == "a NumPy integer epoch":
+                epoch = np.int64(epoch)
+            cases.append(grading.case(label, epoch, lr, factor, every))
+    return cases
 
 
-def exponential_decay_cases(rng: RngLike, n: int, *, label: str, **fixed: Any
-                            ) -> list[grading.Case]:
-    """``n`` cases ``(epoch, initial_lr, decay_rate, decay_steps, staircase)`` for
-    exponential decay, labelled ``label``: epochs 0-299, rates 1e-4 to 10, decay rates
-    0.05-1, whole and fractional decay_steps, staircase or not; arguments given in
-    ``fixed`` take that value in every case."""
-    gen = as_generator(rng)
-    draws = [(int(gen.integers(0, 300)), float(10 ** gen.uniform(-4, 1)),
-              float(gen.uniform(0.05, 1.0)), [1, 2, 3, 5, 10, 0.5, 2.5][int(gen.integers(0, 7))],
-              bool(gen.integers(0, 2))) for _ in range(n)]
-    return _drawn(label, ("epoch", "initial_lr", "decay_rate", "decay_steps", "staircase"),
-                  draws, fixed)
+#: The kinds of :func:`exponential_decay_cases`, labelled as notebook 06's visible cases are.
+EXPONENTIAL_DECAY_LABELS = (
+    "other settings", "the default decay_steps", "staircase", "a fractional decay_steps",
+    "decay_rate=1: no decay", "a very late epoch (the rate underflows to 0)",
+    "a NumPy integer epoch")
+
+
+@builds(*EXPONENTIAL_DECAY_LABELS)
+def exponential_decay_cases(seed: int, n: int = 1) -> list[grading.Case]:
+    """``n`` cases ``(epoch, initial_lr, decay_rate, decay_steps, staircase)`` of
+    exponential decay of every kind in :data:`EXPONENTIAL_DECAY_LABELS`, kind by kind,
+    drawn from ``seed``. Other settings: epochs 0-299, rates 1e-4 to 10 (log-uniform),
+    decay rates 0.05-1, whole and fractional decay_steps, staircase or not; then
+    ``(epoch, initial_lr, decay_rate)`` alone (epochs 0-49), staircase with whole
+    decay_steps 2-10 (epochs 0-59), fractional decay_steps (0.25 to 3.5, all exact in
+    binary, so ⌊epoch / decay_steps⌋ has no rounding to argue about), decay_rate=1, an
+    epoch of 5000-19999 with a decay rate of 0.05-0.5 and decay_steps 1-3 (the rate is
+    0.0), and the epoch as an ``np.int64``."""
+    gen = np.random.default_rng(seed)
+    cases = []
+    for label in EXPONENTIAL_DECAY_LABELS:
+        for _ in range(n):
+            epoch, lr = int(gen.integers(0, 300)), float(10 ** gen.uniform(-4, 1))
+            rate, stair = float(gen.uniform(0.05, 1.0)), bool(gen.integers(0, 2))
+            steps = [1, 2, 3, 5, 10, 0.5, 2.5][int(gen.integers(0, 7))]
+            if label == "the default decay_steps":
+                cases.append(grading.case(label, int(gen.integers(0, 50)), lr, rate))
+                continue
+            if label == "staircase":
+                epoch, steps, stair = int(gen.integers(0, 60)), int(gen.integers(2, 11)), True
+            elif label == "a fractional decay_steps":
+                steps = [0.25, 0.5, 1.5, 2.5, 3.5][int(gen.integers(0, 5))]
+            elif label == "decay_rate=1: no decay":
+                rate = 1.0
+            elif label.startswith("a very late epoch"):
+                epoch, rate = int(gen.integers(5000, 20000)), float(gen.uniform(0.05, 0.5))
+                steps = int(gen.integers(1, 4))
+            elif label == "a NumPy integer epoch":
+                epoch = np.int64(epoch)
+            cases.append(grading.case(label, epoch, lr, rate, steps, stair))
+    return cases
 
 
 def falling_loss(rng: RngLike) -> list[float]:

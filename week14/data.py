@@ -17,6 +17,7 @@ from typing import NamedTuple
 import numpy as np
 
 from week14._rng import RngLike, as_generator
+from week14._validation import check_real
 from week14.layers import Dense, Sigmoid
 from week14.model import Sequential
 
@@ -204,12 +205,7 @@ def stratified_split_indices(
     y = np.asarray(y)
     if y.ndim != 1:
         raise ValueError(f"stratified_split_indices expected labels of shape (n,), got {y.shape}")
-    if isinstance(test_size, bool) or not isinstance(test_size, float | int | np.floating):
-        raise TypeError(f"test_size must be a float, got {type(test_size).__name__}")
-    if not 0.0 < test_size < 1.0:
-        raise ValueError(
-            f"test_size must be a fraction strictly between 0 and 1, got {test_size!r}"
-        )
+    test_size = check_real("stratified_split_indices", "test_size", test_size, gt=0.0, lt=1.0)
     gen = as_generator(rng)
     classes, counts = np.unique(y, return_counts=True)
     n_test = int(np.ceil(test_size * y.size))

@@ -35,12 +35,20 @@ from week14 import misconceptions, remote
 from week14.cases import (
     ELEMENTWISE_LABELS,
     Case,
+    asymmetric_mse_cases,
     case,
     dense_layer_cases,
     draw,
     elementwise_cases,
+    gradient_descent_step_cases,
+    layer_forward_cases,
+    mse_cases,
+    network_forward_cases,
     random_arrays,
     random_cases,
+    sigmoid_sse_gradient_cases,
+    sse_cases,
+    sse_gradient_cases,
 )
 
 
@@ -403,13 +411,14 @@ def check_function(
     _notes(label, outcomes, hidden)
 
 
-replaced = remote.replaced
 call_each = remote.call_each
 as_model = remote.as_model
 __all__ = ["ELEMENTWISE_LABELS", "Case", "CheckFailed", "MISTAKE_TAG", "as_model", "call_each",
            "case", "check_array", "check_function", "check_part", "dense_layer_cases", "draw",
            "elementwise_cases", "graded_alone", "named_mistake", "random_arrays",
-           "random_cases", "replaced", "results"]
+           "random_cases", "results", "asymmetric_mse_cases", "layer_forward_cases", "mse_cases",
+           "gradient_descent_step_cases", "network_forward_cases", "sigmoid_sse_gradient_cases",
+           "sse_cases", "sse_gradient_cases"]
 
 
 def results(function: Callable, cases: Iterable[Sequence[Any]], *, name: str | None = None,

@@ -14,9 +14,8 @@ and ``Conv2D`` layers are pruned; biases and other parameters never are.
 - make masks: :func:`magnitude_mask` (one array), :func:`layerwise_masks`,
   :func:`global_masks` (a dict, e.g. :func:`prunable_weights` of a model);
 - keep them: :func:`apply_masks`, and :class:`MaskCallback` for a ``Trainer``;
-- save them: ``model.save`` keeps pruned weights at exactly zero (so
-  :func:`masks_from_weights` recovers the masks), and :func:`save_masks` /
-  :func:`load_masks` store them exactly in an ``.npz`` file;
+- save them: ``model.save`` keeps pruned weights at exactly zero, so
+  :func:`masks_from_weights` recovers the masks from the loaded model;
 - count them: :func:`sparsity_report`;
 - find a ticket: :func:`rewind`, :func:`iterative_magnitude_pruning`.
 
@@ -29,7 +28,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from os import PathLike
 from typing import Generic, Protocol, TypeVar, runtime_checkable
 
 import numpy as np
@@ -246,32 +244,9 @@ def masks_from_weights(weights: Mapping[str, np.ndarray]) -> Masks:
     A pruned model saved with ``model.save`` keeps its pruned weights at exactly zero,
     so this recovers its masks unless a *kept* weight happens to be exactly 0.0 too
     (which training by gradient descent makes vanishingly unlikely, but zero
-    initialisation makes certain). :func:`save_masks` stores masks exactly.
+    initialisation makes certain).
     """
     return {key: np.asarray(w) != 0 for key, w in weights.items()}
-
-
-def save_masks(path: str | PathLike[str], masks: Mapping[str, np.ndarray]) -> None:
-    """Save masks to an ``.npz`` file, one boolean array per key (e.g. "0.W").
-
-    Pair it with ``model.save``: the model file holds the weights (pruned ones are
-    zero), this file holds exactly which weights are pruned, so training can resume
-    with the masks enforced (:class:`MaskCallback`).
-    """
-    for key, mask in masks.items():
-        check_mask("save_masks", f"masks[{key!r}]", mask)
-    np.savez(path, **dict(masks))
-
-
-def load_masks(path: str | PathLike[str]) -> Masks:
-    """Load masks written by :func:`save_masks` (keys and boolean arrays as saved)."""
-    with np.load(path, allow_pickle=False) as data:
-        masks = {key: data[key] for key in data.files}
-    for key, mask in masks.items():
-        if mask.dtype != np.bool_:
-            raise ValueError(f"load_masks expected boolean masks in {path}, got dtype "
-                             f"{mask.dtype} for {key!r}")
-    return masks
 
 
 # ---------------------------------------------------------------------------
