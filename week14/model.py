@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from week14._tables import format_table
 from week14._validation import check_int
 from week14.layers import Layer
 
@@ -170,20 +171,15 @@ class Sequential:
 
     def summary(self) -> str:
         """A table of the layers with their parameter shapes and counts, and the total."""
-        rows = [("#", "layer", "parameters", "count")]
+        rows = []
         for i, layer in enumerate(self.layers):
             shapes = ", ".join(f"{name} {value.shape}" for name, value in layer.params.items())
             count = sum(value.size for value in layer.params.values())
             rows.append((str(i), repr(layer), shapes or "-", f"{count:,}"))
-        widths = [max(len(row[c]) for row in rows) for c in range(4)]
-        lines = [
-            f"{n:>{widths[0]}}  {name:<{widths[1]}}  {shapes:<{widths[2]}}  {count:>{widths[3]}}"
-            .rstrip()
-            for n, name, shapes, count in rows
-        ]
+        table = format_table(("#", "layer", "parameters", "count"), rows, align="rllr")
+        rule = "-" * max(map(len, table.splitlines()))
         total = sum(value.size for value in self.parameters().values())
-        rule = "-" * max(len(line) for line in lines)
-        return "\n".join([lines[0], rule, *lines[1:], rule, f"Total parameters: {total:,}"])
+        return f"{table}\n{rule}\nTotal parameters: {total:,}"
 
     def __repr__(self) -> str:
         if not self.layers:

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, NamedTuple
 import ipywidgets as widgets
 import numpy as np
 
+from week14._tables import format_table
 from week14._validation import check_int
 from week14.activations import softmax
 from week14.layers import ActivationLayer, AvgPool2D, Conv2D, Dense, Layer, MaxPool2D
@@ -203,8 +204,7 @@ def shape_table(model: Sequential, input_shape: tuple[int, ...]) -> list[ShapeRo
 
 def format_shape_table(rows: list[ShapeRow]) -> str:
     """:func:`shape_table` as aligned text, with totals of the two weight columns."""
-    header = ("#", "layer", "output shape", "weights", "as Dense", "sees")
-    lines = [header]
+    lines = []
     for row in rows:
         lines.append((
             "" if row.index is None else str(row.index),
@@ -216,16 +216,9 @@ def format_shape_table(rows: list[ShapeRow]) -> str:
         ))
     total = sum(row.weights for row in rows)
     total_dense = sum(row.dense_weights or 0 for row in rows)
-    lines.append(("", "total", "", f"{total:,}", f"{total_dense:,}", ""))
-    widths = [max(len(line[c]) for line in lines) for c in range(len(header))]
-    left = (True, True, True, False, False, False)
-    text = [
-        "  ".join(cell.ljust(w) if is_left else cell.rjust(w)
-                  for cell, w, is_left in zip(line, widths, left, strict=True)).rstrip()
-        for line in lines
-    ]
-    rule = "-" * max(map(len, text))
-    return "\n".join([text[0], rule, *text[1:-1], rule, text[-1]])
+    return format_table(("#", "layer", "output shape", "weights", "as Dense", "sees"), lines,
+                        align="lllrrr", total=("", "total", "", f"{total:,}",
+                                               f"{total_dense:,}", ""))
 
 
 def predict_proba(model: Sequential, x: np.ndarray) -> np.ndarray:
