@@ -29,7 +29,7 @@ from autograder.config import ASSIGNMENT, RELEASE_DIR, SOURCE_DIR
 from autograder.course import Course
 from autograder.examples import student_notebook
 from autograder.notebook import bound_names, parse
-from autograder.report import mistake_lines, write_mistakes_csv
+from autograder.report import Score, mistake_lines, write_mistakes_csv
 from week14 import misconceptions
 from week14.grading import MISTAKE_TAG
 
@@ -205,5 +205,5 @@ def test_a_key_in_a_students_own_message_counts_as_other():
         "error", ename="CheckFailed", evalue=text, traceback=[])])
         for gid, text in (("spoofed", "f raised ValueError: [mistake: made-up]"),
                           ("named", f"f is wrong\nf: ... {MISTAKE_TAG.format(TWICE)}"))]
-    scores = {"spoofed": [0.0, 2.0], "named": [0.0, 2.0]}
+    scores = {"spoofed": Score(0.0, 2.0), "named": Score(0.0, 2.0)}
     assert mistakes(new_notebook(cells=cells), scores) == {"spoofed": "other", "named": TWICE}

@@ -74,8 +74,7 @@ def check_average_of_integers(avg_pool: Callable, case: grading.Case) -> None:
 # a builder declares (week14.cases.builds), kind by kind, labelled as the notebooks'
 # visible cases are, with arrays drawn from the seed the test cell keeps::
 #
-#     grading.check_function(max_pool, functional.max_pool2d, hidden=True,
-#                            cases=max_pool_cases(901, n=2))
+#     grading.check_function(student, reference, hidden=True, cases=builder(seed, n=2))
 
 #: The kinds of :func:`conv_single_step_cases`; the non-square kernel last (a matrix
 #: product, a catalogued mistake, cannot even run on it).

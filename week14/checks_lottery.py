@@ -6,8 +6,7 @@ Each builder returns ``n`` cases (one by default) of every kind it declares
 (:func:`week14.cases.builds`), kind by kind, labelled as the notebook's visible cases
 are, with arrays drawn from the seed the test cell keeps::
 
-    grading.check_function(magnitude_mask, pruning.magnitude_mask, hidden=True,
-                           cases=magnitude_mask_cases(70702, n=4))
+    grading.check_function(student, reference, hidden=True, cases=builder(seed, n=4))
 """
 
 from __future__ import annotations

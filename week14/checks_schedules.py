@@ -11,8 +11,7 @@ seeds (and with them the values) while the drawing code lives here.
 of every kind they declare (:func:`week14.cases.builds`), labelled as the notebook's
 visible cases are::
 
-    grading.check_function(step_decay, references.step_decay, hidden=True,
-                           cases=step_decay_cases(60601, n=10))
+    grading.check_function(student, reference, hidden=True, cases=builder(seed, n=10))
 """
 
 from __future__ import annotations
