@@ -16,6 +16,7 @@ SOURCES = sorted(p for folder in (*PACKAGES, "tests", "benchmarks")
                  for p in (ROOT / folder).rglob("*.py"))
 MAX_MODULE_LINES = 500
 MAX_TEST_CELL_LINES = 15
+MAX_LINE = 100  # as ruff's line-length for the library
 
 
 def _private(name: str) -> bool:
@@ -68,13 +69,17 @@ def test_library_modules_stay_readable():
     assert long == {}, f"split these modules (over {MAX_MODULE_LINES} lines): {long}"
 
 
-def test_every_test_cell_is_a_few_lines():
-    long = {}
+def test_every_test_cell_is_a_few_short_lines():
+    long, wide = {}, {}
     for path in sorted((ROOT / "solutions").rglob("*.ipynb")):
         for cell in nbformat.read(path, as_version=4).cells:
-            lines = len(cell.source.splitlines())
-            if is_grade(cell) and not is_solution(cell) and cell.cell_type == "code" \
-                    and lines > MAX_TEST_CELL_LINES:
-                long[cell.metadata.nbgrader["grade_id"]] = lines
+            if not (is_grade(cell) and not is_solution(cell) and cell.cell_type == "code"):
+                continue
+            gid, lines = cell.metadata.nbgrader["grade_id"], cell.source.splitlines()
+            if len(lines) > MAX_TEST_CELL_LINES:
+                long[gid] = len(lines)
+            if max(map(len, lines), default=0) > MAX_LINE:
+                wide[gid] = max(map(len, lines))
     assert long == {}, (f"test cells over {MAX_TEST_CELL_LINES} lines (move the checking "
                         f"logic into week14.grading or a library check): {long}")
+    assert wide == {}, f"test cells with lines over {MAX_LINE} characters: {wide}"
