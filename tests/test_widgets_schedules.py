@@ -13,18 +13,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from week14 import schedule_runs
 from week14.data import Split
-from week14.schedule_runs import (
-    SCHEDULE_KINDS,
-    PlateauTrace,
-    ScheduleRun,
-    digits_problem,
-    lr_drops,
-    make_schedule,
-    plateau_trace,
-    schedule_label,
-    train_with_schedule,
-)
 from week14.schedules import ConstantLR, ExponentialDecay, ReduceLROnPlateau, StepDecay
 from week14.training import History
 from week14.widgets import figure_png
@@ -43,7 +33,7 @@ matplotlib.use("Agg")
 @pytest.fixture(scope="module")
 def problem() -> Split:
     """A smaller slice than the explorer's default, to keep the tests fast."""
-    return digits_problem(n_train=200, n_val=100)
+    return schedule_runs.digits_problem(n_train=200, n_val=100)
 
 
 def plateau_state(schedule: ReduceLROnPlateau) -> tuple[float, float, int, int]:
@@ -82,12 +72,12 @@ def test_digits_problem_shapes_and_ranges(problem):
 @pytest.mark.parametrize("kwargs", [{"n_train": 0}, {"n_val": 451}])
 def test_digits_problem_rejects_sizes_out_of_range(kwargs):
     with pytest.raises(ValueError, match=r"digits_problem expected n_\w+ in 1\.\.\d+, got"):
-        digits_problem(**kwargs)
+        schedule_runs.digits_problem(**kwargs)
 
 
 def test_digits_problem_rejects_a_fractional_size():
     with pytest.raises(TypeError, match="expected n_train to be an int, got float 2.5"):
-        digits_problem(n_train=2.5)  # type: ignore[arg-type]
+        schedule_runs.digits_problem(n_train=2.5)  # type: ignore[arg-type]
 
 
 # ------------------------------------------------------------------ make_schedule
@@ -96,10 +86,11 @@ def test_digits_problem_rejects_a_fractional_size():
 def test_make_schedule_builds_each_kind_from_its_settings():
     settings = {"factor": 0.25, "every": 4, "staircase": True, "patience": 2, "cooldown": 1,
                 "min_delta": 0.01, "min_lr": 1e-3}
-    assert make_schedule("constant", 0.3, **settings) == ConstantLR(0.3)
-    assert make_schedule("step", 0.3, **settings) == StepDecay(0.3, 0.25, 4)
-    assert make_schedule("exponential", 0.3, **settings) == ExponentialDecay(0.3, 0.25, 4, True)
-    plateau = make_schedule("plateau", 0.3, **settings)
+    assert schedule_runs.make_schedule("constant", 0.3, **settings) == ConstantLR(0.3)
+    assert schedule_runs.make_schedule("step", 0.3, **settings) == StepDecay(0.3, 0.25, 4)
+    assert (schedule_runs.make_schedule("exponential", 0.3, **settings)
+            == ExponentialDecay(0.3, 0.25, 4, True))
+    plateau = schedule_runs.make_schedule("plateau", 0.3, **settings)
     assert isinstance(plateau, ReduceLROnPlateau)
     assert (plateau.initial_lr, plateau.monitor, plateau.factor, plateau.patience,
             plateau.cooldown, plateau.min_delta, plateau.min_lr) == (
@@ -108,14 +99,14 @@ def test_make_schedule_builds_each_kind_from_its_settings():
 
 def test_make_schedule_rejects_unknown_kind_listing_the_kinds():
     with pytest.raises(ValueError, match="'constant', 'step', 'exponential', 'plateau'.*'cosine'"):
-        make_schedule("cosine", 0.1)
+        schedule_runs.make_schedule("cosine", 0.1)
 
 
 def test_schedule_kinds_name_only_make_schedule_settings():
     import inspect
 
-    accepted = set(inspect.signature(make_schedule).parameters) - {"kind"}
-    for kind, used in SCHEDULE_KINDS.items():
+    accepted = set(inspect.signature(schedule_runs.make_schedule).parameters) - {"kind"}
+    for kind, used in schedule_runs.SCHEDULE_KINDS.items():
         assert set(used) <= accepted, f"{kind} uses settings make_schedule does not take"
 
 
@@ -125,7 +116,7 @@ def test_schedule_kinds_name_only_make_schedule_settings():
 def test_epoch_schedule_run_uses_the_schedule_and_leaves_it_unchanged(problem):
     schedule = StepDecay(0.5, 0.5, 2)
     before = copy.deepcopy(schedule)
-    history = train_with_schedule(schedule, epochs=6, problem=problem)
+    history = schedule_runs.train_with_schedule(schedule, epochs=6, problem=problem)
     assert set(history.history) == {"loss", "accuracy", "val_loss", "val_accuracy", "lr"}
     assert len(history) == 6
     np.testing.assert_array_equal(history["lr"], schedule.curve(6),
@@ -135,21 +126,21 @@ def test_epoch_schedule_run_uses_the_schedule_and_leaves_it_unchanged(problem):
 
 
 def test_validation_accuracy_is_a_share_of_the_validation_digits(problem):
-    history = train_with_schedule(ConstantLR(0.5), epochs=8, problem=problem)
+    history = schedule_runs.train_with_schedule(ConstantLR(0.5), epochs=8, problem=problem)
     n_val = len(problem.y_val)
     correct = np.asarray(history["val_accuracy"]) * n_val
     np.testing.assert_allclose(correct, np.round(correct), atol=1e-9,
                                err_msg=f"val_accuracy must be (digits right) / {n_val}")
     assert history["val_accuracy"][-1] > 0.5, "a working rate must beat guessing's 10 %"
-    tiny = train_with_schedule(ConstantLR(1e-4), epochs=8, problem=problem)
+    tiny = schedule_runs.train_with_schedule(ConstantLR(1e-4), epochs=8, problem=problem)
     assert max(tiny["val_accuracy"]) < history["val_accuracy"][-1]
 
 
 def test_same_seed_same_run_and_a_smaller_rate_changes_less(problem):
-    first = train_with_schedule(ConstantLR(0.5), epochs=3, seed=7, problem=problem)
-    again = train_with_schedule(ConstantLR(0.5), epochs=3, seed=7, problem=problem)
+    first = schedule_runs.train_with_schedule(ConstantLR(0.5), epochs=3, seed=7, problem=problem)
+    again = schedule_runs.train_with_schedule(ConstantLR(0.5), epochs=3, seed=7, problem=problem)
     assert first.history == again.history, "a run must be reproducible from its seed"
-    tiny = train_with_schedule(ConstantLR(1e-4), epochs=3, seed=7, problem=problem)
+    tiny = schedule_runs.train_with_schedule(ConstantLR(1e-4), epochs=3, seed=7, problem=problem)
     # Same initial weights, so the first epoch's validation loss is nearly log(10) for a
     # rate that barely moves them, and lower for the working rate.
     assert tiny["val_loss"][0] > first["val_loss"][0]
@@ -159,7 +150,7 @@ def test_same_seed_same_run_and_a_smaller_rate_changes_less(problem):
 def test_plateau_run_does_not_change_the_schedule(problem):
     schedule = ReduceLROnPlateau(0.5, factor=0.5, patience=1, min_delta=10.0)
     before = plateau_state(schedule)
-    train_with_schedule(schedule, epochs=5, problem=problem)
+    schedule_runs.train_with_schedule(schedule, epochs=5, problem=problem)
     assert plateau_state(schedule) == before, "train_with_schedule must train a copy"
 
 
@@ -167,14 +158,14 @@ def test_plateau_run_lowers_the_rate_after_a_plateau(problem):
     # min_delta = 10: after the first epoch no validation loss "improves", so every epoch
     # is bad; with patience 2 the rate halves after epochs 2, 4, ... (0-based).
     schedule = ReduceLROnPlateau(0.5, factor=0.5, patience=2, min_delta=10.0)
-    history = train_with_schedule(schedule, epochs=6, problem=problem)
+    history = schedule_runs.train_with_schedule(schedule, epochs=6, problem=problem)
     np.testing.assert_allclose(history["lr"], [0.5, 0.5, 0.5, 0.25, 0.25, 0.125])
-    np.testing.assert_array_equal(lr_drops(history["lr"]), [3, 5])
+    np.testing.assert_array_equal(schedule_runs.lr_drops(history["lr"]), [3, 5])
 
 
 def test_plateau_run_follows_the_schedule_rules_on_the_logged_losses(problem):
     schedule = ReduceLROnPlateau(1.0, factor=0.5, patience=1, min_delta=0.02)
-    history = train_with_schedule(schedule, epochs=12, problem=problem)
+    history = schedule_runs.train_with_schedule(schedule, epochs=12, problem=problem)
     expected = [1.0, *schedule.simulate(history["val_loss"])[:-1]]
     np.testing.assert_allclose(history["lr"], expected, rtol=1e-12,
                                err_msg="epoch e+1 must use the rate stepped from val_loss[e]")
@@ -183,7 +174,7 @@ def test_plateau_run_follows_the_schedule_rules_on_the_logged_losses(problem):
 
 def test_train_with_schedule_rejects_a_bare_number(problem):
     with pytest.raises(TypeError, match="expected a week14.schedules schedule.*float"):
-        train_with_schedule(0.1, epochs=1, problem=problem)  # type: ignore[arg-type]
+        schedule_runs.train_with_schedule(0.1, epochs=1, problem=problem)  # type: ignore[arg-type]
 
 
 # ------------------------------------------------------------------ plateau_trace
@@ -219,8 +210,8 @@ HAND_TRACE = {
 
 
 def test_plateau_trace_on_a_hand_made_loss_curve():
-    trace = plateau_trace(ReduceLROnPlateau(**HAND_SETTINGS), HAND_LOSSES)
-    assert isinstance(trace, PlateauTrace) and trace.patience == 2
+    trace = schedule_runs.plateau_trace(ReduceLROnPlateau(**HAND_SETTINGS), HAND_LOSSES)
+    assert isinstance(trace, schedule_runs.PlateauTrace) and trace.patience == 2
     for name, expected in HAND_TRACE.items():
         actual = getattr(trace, name)
         assert actual.shape == (len(HAND_LOSSES),), name
@@ -234,32 +225,32 @@ def test_plateau_trace_starts_fresh_and_leaves_the_schedule_alone():
     schedule.step(0.1)
     schedule.step(0.5)  # a used schedule: best 0.1, wait 1
     before = plateau_state(schedule)
-    trace = plateau_trace(schedule, HAND_LOSSES)
+    trace = schedule_runs.plateau_trace(schedule, HAND_LOSSES)
     assert plateau_state(schedule) == before
     np.testing.assert_array_equal(trace.wait, HAND_TRACE["wait"],
                                   err_msg="the replay starts from a reset copy, as fit does")
 
 
 def test_plateau_trace_counts_nan_as_a_bad_epoch_and_handles_no_values():
-    trace = plateau_trace(ReduceLROnPlateau(1.0, factor=0.5, patience=2),
+    trace = schedule_runs.plateau_trace(ReduceLROnPlateau(1.0, factor=0.5, patience=2),
                           [1.0, float("nan"), float("nan")])
     np.testing.assert_array_equal(trace.wait, [0, 1, 0])
     np.testing.assert_array_equal(trace.reduced, [False, False, True])
-    empty = plateau_trace(ReduceLROnPlateau(1.0), [])
+    empty = schedule_runs.plateau_trace(ReduceLROnPlateau(1.0), [])
     assert all(getattr(empty, name).shape == (0,) for name in HAND_TRACE)
 
 
 def test_plateau_trace_of_a_maximised_monitor():
     schedule = ReduceLROnPlateau(1.0, monitor="val_accuracy", factor=0.5, patience=1,
                                  min_delta=0.0)
-    trace = plateau_trace(schedule, [0.5, 0.6, 0.6, 0.7])
+    trace = schedule_runs.plateau_trace(schedule, [0.5, 0.6, 0.6, 0.7])
     np.testing.assert_array_equal(trace.best, [0.5, 0.6, 0.6, 0.7])
     np.testing.assert_array_equal(trace.lr, [1.0, 1.0, 0.5, 0.5])
 
 
 def test_plateau_trace_rejects_an_epoch_schedule():
     with pytest.raises(TypeError, match="expected a ReduceLROnPlateau, got StepDecay"):
-        plateau_trace(StepDecay(1.0, 0.5, 5), [1.0])  # type: ignore[arg-type]
+        schedule_runs.plateau_trace(StepDecay(1.0, 0.5, 5), [1.0])  # type: ignore[arg-type]
 
 
 @given(st.lists(st.floats(0.0, 3.0) | st.just(1.0), max_size=40),
@@ -268,7 +259,7 @@ def test_plateau_trace_rejects_an_epoch_schedule():
 def test_plateau_trace_agrees_with_the_schedule(values, patience, cooldown, min_delta, min_lr):
     schedule = ReduceLROnPlateau(1.0, factor=0.5, patience=patience, min_delta=min_delta,
                                  cooldown=cooldown, min_lr=min_lr)
-    trace = plateau_trace(schedule, values)
+    trace = schedule_runs.plateau_trace(schedule, values)
     np.testing.assert_array_equal(trace.lr, schedule.simulate(values))
     before = np.concatenate([[1.0], trace.lr[:-1]])
     np.testing.assert_array_equal(trace.reduced, trace.lr < before)
@@ -279,12 +270,12 @@ def test_plateau_trace_agrees_with_the_schedule(values, patience, cooldown, min_
 
 def test_plateau_trace_of_a_run_matches_its_history(problem):
     schedule = ReduceLROnPlateau(2.0, factor=0.5, patience=2)
-    history = train_with_schedule(schedule, epochs=15, problem=problem)
-    trace = plateau_trace(schedule, history["val_loss"])
+    history = schedule_runs.train_with_schedule(schedule, epochs=15, problem=problem)
+    trace = schedule_runs.plateau_trace(schedule, history["val_loss"])
     np.testing.assert_array_equal(trace.lr[:-1], history["lr"][1:],
                                   err_msg="the trace's rate after epoch e is epoch e+1's rate")
     np.testing.assert_array_equal(np.flatnonzero(trace.reduced[:-1]) + 1,
-                                  lr_drops(history["lr"]))
+                                  schedule_runs.lr_drops(history["lr"]))
     np.testing.assert_array_equal(trace.best, np.minimum.accumulate(history["val_loss"]),
                                   err_msg="min_delta 1e-4: every new low is a new best here")
 
@@ -302,7 +293,7 @@ def test_plateau_trace_of_a_run_matches_its_history(problem):
      "ReduceLROnPlateau(1, factor=0.5, patience=2, min_delta=0.03, cooldown=3, min_lr=0.1)"),
 ])
 def test_schedule_label_is_the_call_that_makes_the_schedule(schedule, label):
-    assert schedule_label(schedule) == label
+    assert schedule_runs.schedule_label(schedule) == label
     namespace = {"ConstantLR": ConstantLR, "StepDecay": StepDecay,
                  "ExponentialDecay": ExponentialDecay, "ReduceLROnPlateau": ReduceLROnPlateau}
     remade = eval(label, namespace)  # our own label, a plain constructor call
@@ -311,16 +302,18 @@ def test_schedule_label_is_the_call_that_makes_the_schedule(schedule, label):
 
 def test_schedule_run_of_labels_and_traces(problem):
     plateau = ReduceLROnPlateau(1.0, factor=0.5, patience=1, min_delta=0.02)
-    history = train_with_schedule(plateau, epochs=6, problem=problem)
-    run = ScheduleRun.of(plateau, history)
-    assert run.label == schedule_label(plateau) and run.history is history
-    np.testing.assert_array_equal(run.plateau.lr, plateau_trace(plateau, history["val_loss"]).lr)
-    assert ScheduleRun.of(StepDecay(1.0, 0.5, 2), history).plateau is None
+    history = schedule_runs.train_with_schedule(plateau, epochs=6, problem=problem)
+    run = schedule_runs.ScheduleRun.of(plateau, history)
+    assert run.label == schedule_runs.schedule_label(plateau) and run.history is history
+    trace = schedule_runs.plateau_trace(plateau, history["val_loss"])
+    np.testing.assert_array_equal(run.plateau.lr, trace.lr)
+    assert schedule_runs.ScheduleRun.of(StepDecay(1.0, 0.5, 2), history).plateau is None
 
 
 def test_pin_run_keeps_order_and_refuses_a_fourth_and_a_duplicate():
-    runs = [ScheduleRun(f"StepDecay({lr}, 0.5, 5)", fake_history([lr] * 3)) for lr in (1, 2, 3, 5)]
-    pinned: tuple[ScheduleRun, ...] = ()
+    runs = [schedule_runs.ScheduleRun(f"StepDecay({lr}, 0.5, 5)", fake_history([lr] * 3))
+            for lr in (1, 2, 3, 5)]
+    pinned: tuple[schedule_runs.ScheduleRun, ...] = ()
     for count, run in enumerate(runs[:MAX_PINNED], start=1):
         pinned, message = pin_run(pinned, run)
         assert len(pinned) == count and pinned[-1] is run
@@ -330,9 +323,9 @@ def test_pin_run_keeps_order_and_refuses_a_fourth_and_a_duplicate():
     assert full == pinned, "a full set is never changed: nothing is dropped silently"
     assert message.startswith(f"Not pinned: {MAX_PINNED} runs are pinned already")
     assert "Clear pinned" in message
-    same = ScheduleRun(runs[0].label, fake_history([1] * 3))
+    same = schedule_runs.ScheduleRun(runs[0].label, fake_history([1] * 3))
     assert pin_run(pinned[:1], same) == (pinned[:1], f"Already pinned: {runs[0].label}.")
-    other, _ = pin_run(pinned[:1], ScheduleRun(runs[0].label, fake_history([1] * 4)))
+    other, _ = pin_run(pinned[:1], schedule_runs.ScheduleRun(runs[0].label, fake_history([1] * 4)))
     assert len(other) == 2, "same schedule, other epochs: another run"
 
 
@@ -340,23 +333,24 @@ def test_pin_run_keeps_order_and_refuses_a_fourth_and_a_duplicate():
 
 
 def test_lr_drops_examples():
-    np.testing.assert_array_equal(lr_drops([1.0, 1.0, 0.5, 0.5, 0.25]), [2, 4])
-    np.testing.assert_array_equal(lr_drops([0.1]), np.array([], dtype=np.int64))
-    np.testing.assert_array_equal(lr_drops([0.1, 0.2, 0.1]), [2], err_msg="a rise is no drop")
+    np.testing.assert_array_equal(schedule_runs.lr_drops([1.0, 1.0, 0.5, 0.5, 0.25]), [2, 4])
+    np.testing.assert_array_equal(schedule_runs.lr_drops([0.1]), np.array([], dtype=np.int64))
+    np.testing.assert_array_equal(schedule_runs.lr_drops([0.1, 0.2, 0.1]), [2],
+                                  err_msg="a rise is no drop")
     with pytest.raises(ValueError, match=r"shape \(E,\).*\(2, 2\)"):
-        lr_drops(np.ones((2, 2)))
+        schedule_runs.lr_drops(np.ones((2, 2)))
 
 
 @given(st.lists(st.floats(1e-6, 10.0), min_size=1, max_size=30))
 def test_lr_drops_are_exactly_the_decreases(lrs):
-    drops = set(lr_drops(lrs).tolist())
+    drops = set(schedule_runs.lr_drops(lrs).tolist())
     for epoch in range(1, len(lrs)):
         assert (epoch in drops) == (lrs[epoch] < lrs[epoch - 1]), f"epoch {epoch} of {lrs}"
 
 
 def test_schedule_figure_draws_the_runs_without_changing_them(problem):
-    history = train_with_schedule(StepDecay(0.5, 0.5, 2), epochs=5, problem=problem)
-    baseline = train_with_schedule(ConstantLR(0.5), epochs=5, problem=problem)
+    history = schedule_runs.train_with_schedule(StepDecay(0.5, 0.5, 2), epochs=5, problem=problem)
+    baseline = schedule_runs.train_with_schedule(ConstantLR(0.5), epochs=5, problem=problem)
     saved = copy.deepcopy((history.history, baseline.history))
     fig = schedule_figure(history, baseline, title="step", label="StepDecay(0.5, 0.5, 2)")
     rate_ax, loss_ax, acc_ax, plateau_ax = fig.axes
@@ -376,7 +370,8 @@ def test_schedule_figure_draws_the_runs_without_changing_them(problem):
 
 def test_schedule_figure_overlays_pinned_runs_with_their_labels():
     figure = ScheduleFigure()
-    pinned = [ScheduleRun(schedule_label(schedule), fake_history(schedule.curve(6), scale))
+    pinned = [schedule_runs.ScheduleRun(schedule_runs.schedule_label(schedule),
+                                        fake_history(schedule.curve(6), scale))
               for schedule, scale in ((StepDecay(1.0, 0.5, 2), 2.0),
                                       (ExponentialDecay(1.0, 0.5, 2), 3.0),
                                       (ExponentialDecay(1.0, 0.5, 2, True), 4.0))]
@@ -401,10 +396,10 @@ def test_schedule_figure_overlays_pinned_runs_with_their_labels():
 
 def test_schedule_figure_shows_the_plateau_rule_state():
     schedule = ReduceLROnPlateau(**HAND_SETTINGS)
-    trace = plateau_trace(schedule, HAND_LOSSES)
+    trace = schedule_runs.plateau_trace(schedule, HAND_LOSSES)
     history = fake_history([1.0, *trace.lr[:-1]])
     figure = ScheduleFigure()
-    figure.update(history, label=schedule_label(schedule), plateau=trace)
+    figure.update(history, label=schedule_runs.schedule_label(schedule), plateau=trace)
     lines = {line.get_label(): line for line in figure.plateau_ax.get_lines()}
     np.testing.assert_array_equal(lines["wait"].get_ydata(), HAND_TRACE["wait"])
     np.testing.assert_array_equal(lines["cooldown left"].get_ydata(), HAND_TRACE["cooldown"])
@@ -524,7 +519,7 @@ def test_explorer_defaults_let_the_lectures_plateau_settings_act():
     epochs = defaults["epochs"]
     for factor in (lecture["factor"].default, defaults["factor"]):  # 0.1, and the default 0.5
         history = explorer.run("plateau", epochs, {**defaults, "factor": factor})
-        drops = lr_drops(history["lr"])
+        drops = schedule_runs.lr_drops(history["lr"])
         assert len(drops) >= 1, f"factor {factor}: no reduction in {epochs} epochs"
         assert drops[0] <= epochs - 10, (
             f"factor {factor}: the first reduction (epoch {drops[0]}) leaves too few of the "

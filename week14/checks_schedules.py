@@ -67,22 +67,34 @@ def step_decay_cases(seed: int, n: int = 1) -> list[grading.Case]:
     epochs (factor^⌊epoch / every⌋ is below the smallest float: the rate is 0.0), and
     the epoch as an ``np.int64``."""
     gen = np.random.default_rng(seed)
-    cases = []
-    for label in STEP_DECAY_LABELS:
-        for _ in range(n):
-            epoch, lr = int(gen.integers(0, 200)), float(10 ** gen.uniform(-4, 1))
-            factor, every = float(gen.uniform(0.05, 1.0)), int(gen.integers(1, 30))
-            if label == "every=1: a drop every epoch":
-                epoch, every = int(gen.integers(0, 30)), 1
-            elif label == "factor=1: no decay":
-                factor = 1.0
-            elif label.startswith("a very late epoch"):
-                epoch, factor = int(gen.integers(5000, 20000)), float(gen.uniform(0.05, 0.5))
-                every = int(gen.integers(1, 4))
-            elif label == "a NumPy integer epoch":
-                epoch = np.int64(epoch)
-            cases.append(grading.case(label, epoch, lr, factor, every))
-    return cases
+    return [_step_decay_case(gen, label) for label in STEP_DECAY_LABELS for _ in range(n)]
+
+
+def _decay_draw(gen: np.random.Generator, label: str, epochs: int
+                ) -> tuple[int | np.int64, float, float, int | None]:
+    """What step and exponential decay cases share: ``(epoch, initial_lr, factor,
+    steps)`` with an epoch below ``epochs``, a rate of 1e-4 to 10 (log-uniform) and a
+    factor of 0.05-1; for the kinds both have, factor 1 ("no decay"), an epoch of
+    5000-19999 with a factor of 0.05-0.5 and 1-3 steps (``steps``, else None: the
+    rate underflows to 0.0), or the epoch as an ``np.int64``."""
+    epoch, lr = int(gen.integers(0, epochs)), float(10 ** gen.uniform(-4, 1))
+    factor, steps = float(gen.uniform(0.05, 1.0)), None
+    if label.endswith(": no decay"):
+        factor = 1.0
+    elif label.startswith("a very late epoch"):
+        epoch, factor = int(gen.integers(5000, 20000)), float(gen.uniform(0.05, 0.5))
+        steps = int(gen.integers(1, 4))
+    elif label == "a NumPy integer epoch":
+        epoch = np.int64(epoch)
+    return epoch, lr, factor, steps
+
+
+def _step_decay_case(gen: np.random.Generator, label: str) -> grading.Case:
+    """One case of :func:`step_decay_cases` of kind ``label``."""
+    epoch, lr, factor, every = _decay_draw(gen, label, 200)
+    if label == "every=1: a drop every epoch":
+        epoch, every = int(gen.integers(0, 30)), 1
+    return grading.case(label, epoch, lr, factor, every or int(gen.integers(1, 30)))
 
 
 #: The kinds of :func:`exponential_decay_cases`, labelled as notebook 06's visible cases are.
@@ -104,28 +116,22 @@ def exponential_decay_cases(seed: int, n: int = 1) -> list[grading.Case]:
     epoch of 5000-19999 with a decay rate of 0.05-0.5 and decay_steps 1-3 (the rate is
     0.0), and the epoch as an ``np.int64``."""
     gen = np.random.default_rng(seed)
-    cases = []
-    for label in EXPONENTIAL_DECAY_LABELS:
-        for _ in range(n):
-            epoch, lr = int(gen.integers(0, 300)), float(10 ** gen.uniform(-4, 1))
-            rate, stair = float(gen.uniform(0.05, 1.0)), bool(gen.integers(0, 2))
-            steps = [1, 2, 3, 5, 10, 0.5, 2.5][int(gen.integers(0, 7))]
-            if label == "the default decay_steps":
-                cases.append(grading.case(label, int(gen.integers(0, 50)), lr, rate))
-                continue
-            if label == "staircase":
-                epoch, steps, stair = int(gen.integers(0, 60)), int(gen.integers(2, 11)), True
-            elif label == "a fractional decay_steps":
-                steps = [0.25, 0.5, 1.5, 2.5, 3.5][int(gen.integers(0, 5))]
-            elif label == "decay_rate=1: no decay":
-                rate = 1.0
-            elif label.startswith("a very late epoch"):
-                epoch, rate = int(gen.integers(5000, 20000)), float(gen.uniform(0.05, 0.5))
-                steps = int(gen.integers(1, 4))
-            elif label == "a NumPy integer epoch":
-                epoch = np.int64(epoch)
-            cases.append(grading.case(label, epoch, lr, rate, steps, stair))
-    return cases
+    return [_exponential_decay_case(gen, label)
+            for label in EXPONENTIAL_DECAY_LABELS for _ in range(n)]
+
+
+def _exponential_decay_case(gen: np.random.Generator, label: str) -> grading.Case:
+    """One case of :func:`exponential_decay_cases` of kind ``label``."""
+    epoch, lr, rate, steps = _decay_draw(gen, label, 300)
+    stair = bool(gen.integers(0, 2))
+    steps = steps or [1, 2, 3, 5, 10, 0.5, 2.5][int(gen.integers(0, 7))]
+    if label == "the default decay_steps":
+        return grading.case(label, int(gen.integers(0, 50)), lr, rate)
+    if label == "staircase":
+        epoch, steps, stair = int(gen.integers(0, 60)), int(gen.integers(2, 11)), True
+    elif label == "a fractional decay_steps":
+        steps = [0.25, 0.5, 1.5, 2.5, 3.5][int(gen.integers(0, 5))]
+    return grading.case(label, epoch, lr, rate, steps, stair)
 
 
 def falling_loss(rng: RngLike) -> list[float]:
